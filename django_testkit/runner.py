@@ -1,0 +1,56 @@
+"""``TestkitRunner``: the ``DiscoverRunner`` subclass users name in ``TEST_RUNNER``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test.runner import DiscoverRunner, get_max_test_processes
+
+from django_testkit.exceptions import ConfigurationError
+
+
+def resolve_parallel(value: object) -> int:
+    """Turn a ``parallel`` argument into a worker count, as ``manage.py test`` does.
+
+    ``"auto"`` means :func:`django.test.runner.get_max_test_processes`
+    (``DJANGO_TEST_PROCESSES`` or the CPU count). The ``test`` command resolves
+    ``"auto"`` itself; scripts that build the runner directly get the same result.
+    """
+    if value is None:
+        return 0
+    if value == "auto":
+        return get_max_test_processes()
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigurationError(
+            f"TestkitRunner(parallel={value!r}) is not a worker count; "
+            "pass an integer >= 0 or 'auto' (on the command line: --parallel N or --parallel auto)."
+        )
+    try:
+        count = int(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"TestkitRunner(parallel={value!r}) is not a worker count; "
+            "pass an integer >= 0 or 'auto' (on the command line: --parallel N or --parallel auto)."
+        ) from None
+    if count < 0:
+        raise ConfigurationError(
+            f"TestkitRunner(parallel={value!r}) is negative; "
+            "pass 0 or 1 to run in-process, N >= 2 or 'auto' for parallel workers."
+        )
+    return count
+
+
+class TestkitRunner(DiscoverRunner):
+    """A drop-in replacement for Django's ``DiscoverRunner``.
+
+    Every option, attribute and hook of ``DiscoverRunner`` keeps its meaning, so
+    projects that subclass Django's runner can subclass this one instead.
+    """
+
+    # Keep pytest from collecting the runner class when it is imported in tests.
+    __test__ = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "parallel" in kwargs:
+            kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
+        super().__init__(*args, **kwargs)

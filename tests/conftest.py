@@ -1,0 +1,84 @@
+"""Shared fixtures: database backends and fixture-project copies.
+
+Database-backed end-to-end tests always run on SQLite. They also run on the
+server backends named in ``TESTKIT_TEST_BACKENDS`` (comma separated:
+``postgresql``, ``mysql``); a backend named there whose server cannot be
+reached fails the tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.projects import EDGE_PROJECT, EXAMPLE_PROJECT, copy_project
+
+# The fixture projects hold Django tests, run through manage.py, never by pytest.
+collect_ignore = ["fixtures"]
+
+SERVER_BACKENDS = ("postgresql", "mysql")
+
+
+def requested_backends() -> list[str]:
+    listed = [
+        name.strip()
+        for name in os.environ.get("TESTKIT_TEST_BACKENDS", "").split(",")
+        if name.strip()
+    ]
+    unknown = sorted(set(listed) - {"sqlite", *SERVER_BACKENDS})
+    if unknown:
+        raise pytest.UsageError(
+            f"TESTKIT_TEST_BACKENDS={os.environ['TESTKIT_TEST_BACKENDS']!r} names unknown "
+            f"backend(s) {', '.join(unknown)}; use a comma-separated subset of "
+            "postgresql,mysql (sqlite always runs)."
+        )
+    return ["sqlite", *[name for name in SERVER_BACKENDS if name in listed]]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", requested_backends(), indirect=True)
+
+
+def _check_server(backend: str) -> None:
+    try:
+        if backend == "postgresql":
+            import psycopg
+
+            psycopg.connect(
+                host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=5
+            ).close()
+        elif backend == "mysql":
+            import MySQLdb
+
+            MySQLdb.connect(host="127.0.0.1", port=3306, user="root", password="").close()
+    except Exception as exc:  # any failure to reach a listed server is fatal
+        pytest.fail(
+            f"TESTKIT_TEST_BACKENDS lists {backend!r} but its server is not reachable: {exc}",
+            pytrace=False,
+        )
+
+
+_checked: dict[str, bool] = {}
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name != "sqlite" and name not in _checked:
+        _check_server(name)
+        _checked[name] = True
+    return name
+
+
+@pytest.fixture
+def edge_project(tmp_path: Path) -> Iterator[Path]:
+    yield copy_project(EDGE_PROJECT, tmp_path / "edgecases")
+
+
+@pytest.fixture
+def example_project(tmp_path: Path) -> Iterator[Path]:
+    yield copy_project(EXAMPLE_PROJECT, tmp_path / "example_project")

@@ -1,0 +1,105 @@
+"""Copy a fixture project to a temporary directory and run ``manage.py`` in it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.outcomes import Outcomes, normalise, parse
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_PROJECT = REPO / "example_project"
+EDGE_PROJECT = REPO / "tests" / "fixtures" / "edgecases"
+
+DISCOVER = "django.test.runner.DiscoverRunner"
+TESTKIT = "django_testkit.TestkitRunner"
+
+#: Every end-to-end run gets this long before it is killed and the test fails.
+RUN_TIMEOUT = float(os.environ.get("TESTKIT_E2E_TIMEOUT", "300"))
+
+_run_numbers = itertools.count(1)
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def outcomes(self) -> Outcomes:
+        return parse(normalise(self.stderr))
+
+    def describe(self) -> str:
+        return (
+            f"$ {' '.join(self.args)}\nexit status {self.returncode}\n"
+            f"--- stdout ---\n{self.stdout[-4000:]}\n--- stderr ---\n{self.stderr[-8000:]}"
+        )
+
+
+def copy_project(source: Path, destination: Path) -> Path:
+    """Copy a fixture project, leaving out databases and caches from earlier runs."""
+    shutil.copytree(
+        source,
+        destination,
+        ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__", ".testkit", ".coverage*"),
+    )
+    return destination
+
+
+def run_manage(
+    project: Path,
+    *args: str,
+    runner: str | None = None,
+    backend: str = "sqlite",
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    script: str = "manage.py",
+) -> Run:
+    """Run ``python manage.py ARGS`` in ``project`` and capture everything it printed.
+
+    Each run gets its own database-name suffix so that runs on a shared server
+    never collide, even when two test sessions run at once.
+    """
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EXAMPLE_", "DJANGO_TEST_PROCESSES", "TESTKIT_"))
+    }
+    full_env.update(
+        EXAMPLE_DB=backend,
+        EXAMPLE_DB_SUFFIX=f"_{os.getpid()}_{next(_run_numbers)}",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if runner is not None:
+        full_env["EXAMPLE_TEST_RUNNER"] = runner
+    full_env.update(env or {})
+    argv = [sys.executable, script, *args]
+    try:
+        completed = subprocess.run(
+            argv,
+            cwd=project,
+            env=full_env,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"{' '.join(argv)} did not finish within {RUN_TIMEOUT:.0f}s in {project}"
+        ) from exc
+    return Run(argv, completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_tests(project: Path, *args: str, **kwargs: object) -> Run:
+    """``manage.py test --noinput ARGS``."""
+    return run_manage(project, "test", "--noinput", *args, **kwargs)  # type: ignore[arg-type]
