@@ -20,22 +20,16 @@ def resolve_parallel(value: object) -> int:
         return 0
     if value == "auto":
         return get_max_test_processes()
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigurationError(
-            f"TestkitRunner(parallel={value!r}) is not a worker count; "
-            "pass an integer >= 0 or 'auto' (on the command line: --parallel N or --parallel auto)."
-        )
-    try:
+    count = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         count = int(value)
-    except ValueError:
+    if count is None or count < 0:
+        problem = "is negative" if count is not None else "is not a worker count"
         raise ConfigurationError(
-            f"TestkitRunner(parallel={value!r}) is not a worker count; "
-            "pass an integer >= 0 or 'auto' (on the command line: --parallel N or --parallel auto)."
-        ) from None
-    if count < 0:
-        raise ConfigurationError(
-            f"TestkitRunner(parallel={value!r}) is negative; "
-            "pass 0 or 1 to run in-process, N >= 2 or 'auto' for parallel workers."
+            f"TestkitRunner(parallel={value!r}) {problem}; pass 0 or 1 to run in-process, "
+            "N >= 2 or 'auto' for workers (command line: --parallel N or --parallel auto)."
         )
     return count
 

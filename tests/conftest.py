@@ -9,7 +9,6 @@ reached fails the tests instead of skipping them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,10 +74,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def edge_project(tmp_path: Path) -> Iterator[Path]:
-    yield copy_project(EDGE_PROJECT, tmp_path / "edgecases")
+def edge_project(tmp_path: Path) -> Path:
+    return copy_project(EDGE_PROJECT, tmp_path / "edgecases")
 
 
 @pytest.fixture
-def example_project(tmp_path: Path) -> Iterator[Path]:
-    yield copy_project(EXAMPLE_PROJECT, tmp_path / "example_project")
+def example_project(tmp_path: Path) -> Path:
+    return copy_project(EXAMPLE_PROJECT, tmp_path / "example_project")

@@ -20,7 +20,9 @@ from tests.support.projects import DISCOVER, TESTKIT, Run, run_tests
 
 HAS_DURATIONS = django.VERSION >= (5, 0) and sys.version_info >= (3, 12)
 
-ALL_VERDICT = "FAILED (failures=6, errors=5, skipped=4, expected failures=1, unexpected successes=1)"
+ALL_VERDICT = (
+    "FAILED (failures=6, errors=5, skipped=4, expected failures=1, unexpected successes=1)"
+)
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,7 @@ MODES: dict[str, Mode] = {
     ),
     "directory-label": Mode(("-v", "2", "edge/tests"), 28, ALL_VERDICT, 1),
     "pattern": Mode(("-v", "2", "-p", "check_*.py"), 2, "FAILED (failures=1)", 1),
-    "top-level": Mode(
-        ("-v", "2", "-t", ".", "-p", "test_runner*.py", "edge"), 1, "OK", 0
-    ),
+    "top-level": Mode(("-v", "2", "-t", ".", "-p", "test_runner*.py", "edge"), 1, "OK", 0),
     # -k filters methods; the import failure and the doctests are not methods.
     "k-patterns": Mode(
         ("-v", "2", "-k", "subtests", "-k", "Tagged*"), 5, "FAILED (failures=2, errors=2)", 1
@@ -82,7 +82,10 @@ MODES: dict[str, Mode] = {
     "failfast": Mode(("-v", "2", "--failfast"), 1, "FAILED (errors=1)", 1),
     "buffer": Mode(("-v", "2", "-b"), 28, ALL_VERDICT, 1),
     "debug-sql": Mode(
-        ("-v", "2", "--debug-sql", "edge.tests.test_database"), 4, "FAILED (failures=1, errors=2)", 1
+        ("-v", "2", "--debug-sql", "edge.tests.test_database"),
+        4,
+        "FAILED (failures=1, errors=2)",
+        1,
     ),
     "debug-mode": Mode(
         ("-v", "2", "--debug-mode", "edge.tests.test_outcomes.OutcomeTests.test_debug_flag"),
@@ -94,9 +97,33 @@ MODES: dict[str, Mode] = {
     "no-faulthandler": Mode(("-v", "2", "--no-faulthandler"), 28, ALL_VERDICT, 1),
     "timing": Mode(("-v", "2", "--timing"), 28, ALL_VERDICT, 1),
     "keepdb": Mode(("-v", "2", "--keepdb"), 28, ALL_VERDICT, 1),
-    "verbosity-0": Mode(("-v", "0",), 28, ALL_VERDICT, 1),
-    "verbosity-1": Mode(("-v", "1",), 28, ALL_VERDICT, 1),
-    "verbosity-3": Mode(("-v", "3",), 28, ALL_VERDICT, 1),
+    "verbosity-0": Mode(
+        (
+            "-v",
+            "0",
+        ),
+        28,
+        ALL_VERDICT,
+        1,
+    ),
+    "verbosity-1": Mode(
+        (
+            "-v",
+            "1",
+        ),
+        28,
+        ALL_VERDICT,
+        1,
+    ),
+    "verbosity-3": Mode(
+        (
+            "-v",
+            "3",
+        ),
+        28,
+        ALL_VERDICT,
+        1,
+    ),
     "all-pass": Mode(
         (
             "-v",

@@ -36,7 +36,9 @@ class Outcomes:
     ran: int | None = None
     verdict: str | None = None
 
-    def as_multiset(self) -> tuple[Counter[tuple[str, str]], Counter[Block], int | None, str | None]:
+    def as_multiset(
+        self,
+    ) -> tuple[Counter[tuple[str, str]], Counter[Block], int | None, str | None]:
         """The run without its order: for parallel runs, whose order is not defined."""
         return Counter(self.statuses), Counter(self.blocks), self.ran, self.verdict
 
@@ -64,7 +66,7 @@ def parse(stderr: str) -> Outcomes:
             outcomes.statuses.append((match["desc"], match["status"]))
         elif ran := _RAN.match(line):
             outcomes.ran = int(ran["count"])
-        elif verdict := _VERDICT.match(line):
+        elif _VERDICT.match(line):
             outcomes.verdict = line
         index += 1
     return outcomes
