@@ -1,0 +1,250 @@
+"""Time whole commands side by side, interleaved, and report medians and ratios.
+
+Every command first runs ``warmup`` times untimed (fills bytecode and OS caches),
+then the commands run ``repeat`` rounds round-robin (A B C, B C A, ... when
+``rotate`` is on) so that drifting machine load hits all of them alike. Each run
+is timed as whole-process wall time with :func:`time.perf_counter`, must exit
+with the expected status (and print the expected text, if given) within the
+timeout, or the benchmark stops with :class:`BenchmarkError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STDERR_TAIL_LINES = 40
+
+
+class BenchmarkError(RuntimeError):
+    """A timed command failed, timed out or printed something unexpected."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One named command to time: argv run in ``cwd`` with ``env`` added to os.environ."""
+
+    name: str
+    argv: Sequence[str]
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    expect_returncode: int = 0
+    expect_output: Sequence[str] = ()  # substrings that must appear in stdout or stderr
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    repeat: int = 7
+    warmup: int = 1
+    timeout: float = 300.0
+    rotate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1 or self.warmup < 0 or self.timeout <= 0:
+            raise ValueError(f"bad timing config {self}")
+
+
+@dataclass
+class CommandResult:
+    command: Command
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def minimum(self) -> float:
+        return min(self.times)
+
+    @property
+    def maximum(self) -> float:
+        return max(self.times)
+
+
+def _tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the process group (own session) started for ``proc``; the caller reaps it."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - non-POSIX
+            proc.kill()
+    except ProcessLookupError:
+        pass
+
+
+def run_once(command: Command, timeout: float) -> float:
+    """Run ``command`` once; return its wall time in seconds or raise BenchmarkError."""
+    env = {**os.environ, **command.env}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(command.argv),
+        cwd=command.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # lets a timeout kill worker processes too
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = proc.communicate()
+        raise BenchmarkError(
+            f"command {command.name!r} timed out after {timeout:g}s\n"
+            f"--- tail of its stderr ---\n{_tail(stderr)}"
+        ) from None
+    elapsed = time.perf_counter() - start
+    problems: list[str] = []
+    if proc.returncode != command.expect_returncode:
+        problems.append(
+            f"exited with status {proc.returncode}, expected {command.expect_returncode}"
+        )
+    output = stdout + stderr
+    problems.extend(
+        f"did not print {wanted!r}" for wanted in command.expect_output if wanted not in output
+    )
+    if problems:
+        raise BenchmarkError(
+            f"command {command.name!r} {'; '.join(problems)}\n"
+            f"argv: {list(command.argv)}\ncwd: {command.cwd}\n"
+            f"--- tail of its stdout ---\n{_tail(stdout, 10)}\n"
+            f"--- tail of its stderr ---\n{_tail(stderr)}"
+        )
+    return elapsed
+
+
+def round_order(commands: Sequence[Command], round_index: int, rotate: bool) -> list[Command]:
+    """Commands in the order of one round: rotated by ``round_index`` when ``rotate``."""
+    shift = round_index % len(commands) if rotate else 0
+    return [*commands[shift:], *commands[:shift]]
+
+
+def run_benchmark(
+    commands: Sequence[Command],
+    config: TimingConfig,
+    progress: Callable[[str], None] | None = None,
+) -> list[CommandResult]:
+    """Warm up, then time all commands interleaved; results are in ``commands`` order."""
+    names = [command.name for command in commands]
+    if not commands or len(set(names)) != len(names):
+        raise ValueError(f"need at least one command, with unique names: {names}")
+    report = progress or (lambda message: None)
+    for warm in range(config.warmup):
+        for command in commands:
+            seconds = run_once(command, config.timeout)
+            report(f"warm-up {warm + 1}/{config.warmup}: {command.name} {seconds:.3f}s")
+    results = {command.name: CommandResult(command) for command in commands}
+    for round_index in range(config.repeat):
+        timings: list[str] = []
+        for command in round_order(commands, round_index, config.rotate):
+            seconds = run_once(command, config.timeout)
+            results[command.name].times.append(seconds)
+            timings.append(f"{command.name} {seconds:.3f}s")
+        report(f"round {round_index + 1}/{config.repeat}: {', '.join(timings)}")
+    return [results[name] for name in names]
+
+
+def ratios(results: Sequence[CommandResult], baseline: str) -> dict[str, float]:
+    """Each command's median divided by the baseline command's median."""
+    by_name = {result.command.name: result for result in results}
+    if baseline not in by_name:
+        raise ValueError(f"baseline {baseline!r} is not one of {sorted(by_name)}")
+    base = by_name[baseline].median
+    return {name: result.median / base for name, result in by_name.items()}
+
+
+def format_table(results: Sequence[CommandResult], baseline: str) -> str:
+    """A plain-text table: name, runs, median, min, max (seconds), ratio to baseline."""
+    ratio_of = ratios(results, baseline)
+    width = max(len("command"), *(len(result.command.name) for result in results))
+    header = (
+        f"{'command':<{width}}  {'runs':>4}  {'median':>8}  {'min':>8}  {'max':>8}  {'ratio':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for result in results:
+        name = result.command.name
+        mark = "  (baseline)" if name == baseline else ""
+        lines.append(
+            f"{name:<{width}}  {len(result.times):>4}  {result.median:>7.3f}s  "
+            f"{result.minimum:>7.3f}s  {result.maximum:>7.3f}s  {ratio_of[name]:>6.3f}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def results_as_data(
+    results: Sequence[CommandResult],
+    baseline: str,
+    config: TimingConfig,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """JSON-ready dict of the configuration, the machine and every timing."""
+    ratio_of = ratios(results, baseline)
+    return {
+        "baseline": baseline,
+        "config": {
+            "repeat": config.repeat,
+            "warmup": config.warmup,
+            "timeout": config.timeout,
+            "rotate": config.rotate,
+        },
+        "machine": {
+            "python": sys.version,
+            "executable": sys.executable,
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+        },
+        "commands": [
+            {
+                "name": result.command.name,
+                "argv": list(result.command.argv),
+                "cwd": str(result.command.cwd) if result.command.cwd else None,
+                "env": dict(result.command.env),
+                "times": result.times,
+                "median": result.median,
+                "min": result.minimum,
+                "max": result.maximum,
+                "ratio": ratio_of[result.command.name],
+            }
+            for result in results
+        ],
+        **(dict(extra) if extra else {}),
+    }
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser, repeat: int = 7) -> None:
+    """The options every benchmark script shares."""
+    group = parser.add_argument_group("timing")
+    group.add_argument("--repeat", type=int, default=repeat, help="timed rounds (%(default)s)")
+    group.add_argument("--warmup", type=int, default=1, help="untimed runs per command")
+    group.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    group.add_argument(
+        "--no-rotate", action="store_true", help="keep the same command order every round"
+    )
+    group.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+
+
+def config_from_args(args: argparse.Namespace) -> TimingConfig:
+    return TimingConfig(
+        repeat=args.repeat, warmup=args.warmup, timeout=args.timeout, rotate=not args.no_rotate
+    )
