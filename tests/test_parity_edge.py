@@ -20,6 +20,11 @@ from tests.support.projects import DISCOVER, TESTKIT, Run, run_tests
 
 HAS_DURATIONS = django.VERSION >= (5, 0) and sys.version_info >= (3, 12)
 
+# Python 3.12 leaves tests skipped by decorators out of "Ran N tests"; 3.11 and 3.13 count them.
+SKIPS_UNCOUNTED = sys.version_info[:2] == (3, 12)
+FULL = 25 if SKIPS_UNCOUNTED else 28
+WITHOUT_TAGGED = 21 if SKIPS_UNCOUNTED else 24
+
 ALL_VERDICT = (
     "FAILED (failures=6, errors=5, skipped=4, expected failures=1, unexpected successes=1)"
 )
@@ -36,11 +41,11 @@ class Mode:
 
 
 MODES: dict[str, Mode] = {
-    "all": Mode(("-v", "2"), 28, ALL_VERDICT, 1),
-    "parallel-2": Mode(("-v", "2", "--parallel", "2"), 28, ALL_VERDICT, 1, parallel=True),
+    "all": Mode(("-v", "2"), FULL, ALL_VERDICT, 1),
+    "parallel-2": Mode(("-v", "2", "--parallel", "2"), FULL, ALL_VERDICT, 1, parallel=True),
     "parallel-auto-env": Mode(
         ("-v", "2", "--parallel"),
-        28,
+        FULL,
         ALL_VERDICT,
         1,
         parallel=True,
@@ -61,7 +66,7 @@ MODES: dict[str, Mode] = {
         "FAILED (failures=1)",
         1,
     ),
-    "directory-label": Mode(("-v", "2", "edge/tests"), 28, ALL_VERDICT, 1),
+    "directory-label": Mode(("-v", "2", "edge/tests"), FULL, ALL_VERDICT, 1),
     "pattern": Mode(("-v", "2", "-p", "check_*.py"), 2, "FAILED (failures=1)", 1),
     "top-level": Mode(("-v", "2", "-t", ".", "-p", "test_runner*.py", "edge"), 1, "OK", 0),
     # -k filters methods; the import failure and the doctests are not methods.
@@ -73,14 +78,14 @@ MODES: dict[str, Mode] = {
     "tag-on-method": Mode(("-v", "2", "--tag", "flaky"), 2, "FAILED (errors=1)", 1),
     "exclude-tag": Mode(
         ("-v", "2", "--exclude-tag", "slow", "--exclude-tag", "fast"),
-        24,
+        WITHOUT_TAGGED,
         ALL_VERDICT,
         1,
     ),
-    "shuffle": Mode(("-v", "2", "--shuffle", "1234"), 28, ALL_VERDICT, 1),
-    "reverse": Mode(("-v", "2", "--reverse"), 28, ALL_VERDICT, 1),
+    "shuffle": Mode(("-v", "2", "--shuffle", "1234"), FULL, ALL_VERDICT, 1),
+    "reverse": Mode(("-v", "2", "--reverse"), FULL, ALL_VERDICT, 1),
     "failfast": Mode(("-v", "2", "--failfast"), 1, "FAILED (errors=1)", 1),
-    "buffer": Mode(("-v", "2", "-b"), 28, ALL_VERDICT, 1),
+    "buffer": Mode(("-v", "2", "-b"), FULL, ALL_VERDICT, 1),
     "debug-sql": Mode(
         ("-v", "2", "--debug-sql", "edge.tests.test_database"),
         4,
@@ -94,15 +99,15 @@ MODES: dict[str, Mode] = {
         0,
         env={"EXPECT_DEBUG": "1"},
     ),
-    "no-faulthandler": Mode(("-v", "2", "--no-faulthandler"), 28, ALL_VERDICT, 1),
-    "timing": Mode(("-v", "2", "--timing"), 28, ALL_VERDICT, 1),
-    "keepdb": Mode(("-v", "2", "--keepdb"), 28, ALL_VERDICT, 1),
+    "no-faulthandler": Mode(("-v", "2", "--no-faulthandler"), FULL, ALL_VERDICT, 1),
+    "timing": Mode(("-v", "2", "--timing"), FULL, ALL_VERDICT, 1),
+    "keepdb": Mode(("-v", "2", "--keepdb"), FULL, ALL_VERDICT, 1),
     "verbosity-0": Mode(
         (
             "-v",
             "0",
         ),
-        28,
+        FULL,
         ALL_VERDICT,
         1,
     ),
@@ -111,7 +116,7 @@ MODES: dict[str, Mode] = {
             "-v",
             "1",
         ),
-        28,
+        FULL,
         ALL_VERDICT,
         1,
     ),
@@ -120,7 +125,7 @@ MODES: dict[str, Mode] = {
             "-v",
             "3",
         ),
-        28,
+        FULL,
         ALL_VERDICT,
         1,
     ),
@@ -137,7 +142,7 @@ MODES: dict[str, Mode] = {
     ),
 }
 if HAS_DURATIONS:
-    MODES["durations"] = Mode(("-v", "2", "--durations", "3"), 28, ALL_VERDICT, 1)
+    MODES["durations"] = Mode(("-v", "2", "--durations", "3"), FULL, ALL_VERDICT, 1)
 
 # Lines whose content legitimately changes between two runs of the same runner.
 _VOLATILE = ("Using shuffle seed", "Used shuffle seed")
@@ -227,7 +232,12 @@ def test_shuffle_seed_is_reported_and_reproducible(edge_project: Path) -> None:
     assert first.outcomes.statuses == second.outcomes.statuses
     plain = run_tests(edge_project, "-v", "2", runner=TESTKIT)
     assert first.outcomes.statuses != plain.outcomes.statuses
-    assert sorted(first.outcomes.statuses) == sorted(plain.outcomes.statuses)
+
+    # Python 3.12 prints a class-level skip without a test name in some orders.
+    def ran(run: Run) -> list[tuple[str, str]]:
+        return sorted(item for item in run.outcomes.statuses if not item[1].startswith("skipped"))
+
+    assert ran(first) == ran(plain)
 
 
 def test_pdb_runs_the_debugger_on_each_failure(edge_project: Path) -> None:

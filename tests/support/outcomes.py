@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 _STATUS = r"ok|FAIL|ERROR|skipped .*|expected failure|unexpected success"
 _STATUS_LINE = re.compile(rf"^(?P<indent>\s*)(?P<desc>\S.*?) \.\.\. (?P<status>{_STATUS})?\s*$")
+# Python 3.12 sometimes reports a skipped class as a bare status line.
+_BARE_SKIP = re.compile(r"^skipped .*$")
 _BLOCK_HEADER = re.compile(r"^(?P<kind>ERROR|FAIL|UNEXPECTED SUCCESS): (?P<desc>.+)$")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Exit|Interrupt)(: .*)?$")
 _RAN = re.compile(r"^Ran (?P<count>\d+) tests? in ")
@@ -64,6 +66,8 @@ def parse(stderr: str) -> Outcomes:
             continue
         if (match := _STATUS_LINE.match(line)) and match["status"]:
             outcomes.statuses.append((match["desc"], match["status"]))
+        elif _BARE_SKIP.match(line):
+            outcomes.statuses.append(("", line))
         elif ran := _RAN.match(line):
             outcomes.ran = int(ran["count"])
         elif _VERDICT.match(line):
