@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.management.base import CommandError
+
 #: All tests passed and every threshold was met.
 EXIT_OK = 0
 #: At least one test failed or errored (Django's own convention).
@@ -10,11 +12,12 @@ EXIT_TESTS_FAILED = 1
 EXIT_THRESHOLD_MISSED = 2
 
 
-class TestkitError(Exception):
+class TestkitError(CommandError):
     """Base class of every error django-testkit raises on purpose.
 
     The message is a single line meant for the user: it names the setting or
-    option, the offending value and the fix.
+    option, the offending value and the fix. Being a ``CommandError``, it makes
+    ``manage.py test`` print that line, without a traceback, and exit non-zero.
     """
 
     # Keep pytest and unittest from collecting this class as a test case.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import connections
 from django.test.runner import DiscoverRunner, get_max_test_processes
 
+from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
 from django_testkit.exceptions import ConfigurationError
 
 
@@ -48,3 +51,33 @@ class TestkitRunner(DiscoverRunner):
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
+
+    def setup_databases(self, **kwargs: Any) -> Any:
+        """Create the planned test databases, then set up Django's as usual.
+
+        The aliases the tests need are closed under TEST MIRROR and DEPENDENCIES
+        (see :mod:`django_testkit.dbplan`) and validated before anything is created.
+        """
+        aliases = kwargs.get("aliases")
+        plan = self.plan_databases(connections if aliases is None else aliases)
+        kwargs["aliases"] = set(plan.create)
+        return super().setup_databases(**kwargs)
+
+    def plan_databases(self, needed: Any) -> DatabasePlan:
+        """Plan the run's test databases from the configured connections."""
+        databases = {alias: connections[alias].settings_dict for alias in connections}
+        tests = {}
+        for alias, settings in databases.items():
+            tests[alias], deprecation = legacy_test_settings(alias, settings)
+            if deprecation:
+                self.log(deprecation, level=logging.WARNING)
+                # Django reads only TEST; make the legacy values take effect there.
+                settings["TEST"].update(tests[alias])
+        plan = plan_databases(databases, needed, tests)
+        if plan.added:
+            self.log(
+                "Also setting up database(s) that mirrors and dependencies need: "
+                f"{', '.join(sorted(plan.added))}.",
+                level=logging.DEBUG,
+            )
+        return plan

@@ -1,0 +1,209 @@
+"""Plan which test databases to create: pure, dicts in, a ``DatabasePlan`` out.
+
+The plan closes the set of aliases the selected tests need under TEST ``MIRROR``
+(a mirror needs the test database of the alias it mirrors, followed through
+chains) and TEST ``DEPENDENCIES`` (an alias is created after, and together with,
+the aliases it depends on), and refuses configurations that cannot work before
+anything is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django_testkit.exceptions import ConfigurationError
+
+DEFAULT_ALIAS = "default"
+
+#: Top-level keys of old Django versions and the TEST key each became.
+LEGACY_TEST_KEYS = {
+    "TEST_MIRROR": "MIRROR",
+    "TEST_DEPENDENCIES": "DEPENDENCIES",
+    "TEST_NAME": "NAME",
+    "TEST_CHARSET": "CHARSET",
+    "TEST_COLLATION": "COLLATION",
+}
+
+Settings = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    """What to set up for one run.
+
+    ``create`` holds the aliases whose test databases are created, dependencies
+    first; ``mirrors`` maps every mirror alias to the created alias it points at.
+    """
+
+    create: tuple[str, ...]
+    mirrors: Mapping[str, str]
+    added: frozenset[str]
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """Every alias that ends on a test database: created ones and mirrors."""
+        return frozenset(self.create) | frozenset(self.mirrors)
+
+
+def legacy_test_settings(alias: str, settings: Settings) -> tuple[dict[str, Any], str | None]:
+    """Merge old top-level ``TEST_*`` keys into ``TEST``; say how to write them now.
+
+    Returns the effective TEST dict and a one-line deprecation message, or None
+    when the alias uses no legacy key. A key present in both places keeps the
+    ``TEST`` value.
+    """
+    test = dict(settings.get("TEST") or {})
+    legacy = {new: settings[old] for old, new in LEGACY_TEST_KEYS.items() if old in settings}
+    if not legacy:
+        return test, None
+    merged = {**legacy, **test}
+    old_keys = ", ".join(old for old in LEGACY_TEST_KEYS if old in settings)
+    message = (
+        f"DATABASES[{alias!r}] uses the legacy key(s) {old_keys}; "
+        f"write them as 'TEST': {dict(sorted(legacy.items()))!r} instead."
+    )
+    return merged, message
+
+
+def mirror_root(alias: str, tests: Mapping[str, Settings]) -> str:
+    """Follow TEST MIRROR from ``alias`` to the alias that owns a test database."""
+    seen = [alias]
+    current = alias
+    while target := tests[current].get("MIRROR"):
+        if target not in tests:
+            raise ConfigurationError(
+                f"DATABASES[{current!r}]['TEST']['MIRROR'] = {target!r} names no database "
+                f"alias; use one of: {', '.join(sorted(tests))}."
+            )
+        if target in seen:
+            cycle = " -> ".join([*seen[seen.index(target) :], target])
+            raise ConfigurationError(
+                f"DATABASES TEST MIRROR settings form a cycle: {cycle}; "
+                "at least one of these aliases must have its own test database (no MIRROR)."
+            )
+        seen.append(target)
+        current = target
+    return current
+
+
+def dependencies_of(alias: str, tests: Mapping[str, Settings]) -> list[str]:
+    """TEST DEPENDENCIES of ``alias``, with Django's default of ``["default"]``."""
+    if "DEPENDENCIES" in tests[alias]:
+        return list(tests[alias]["DEPENDENCIES"] or [])
+    return [] if alias == DEFAULT_ALIAS or DEFAULT_ALIAS not in tests else [DEFAULT_ALIAS]
+
+
+def _dependency_graph(tests: Mapping[str, Settings]) -> dict[str, list[str]]:
+    graph: dict[str, list[str]] = {}
+    for alias in tests:
+        if tests[alias].get("MIRROR"):
+            continue
+        resolved = []
+        for dependency in dependencies_of(alias, tests):
+            if dependency not in tests:
+                raise ConfigurationError(
+                    f"DATABASES[{alias!r}]['TEST']['DEPENDENCIES'] names unknown alias "
+                    f"{dependency!r}; use one of: {', '.join(sorted(tests))}."
+                )
+            root = mirror_root(dependency, tests)
+            if root != alias:
+                resolved.append(root)
+        graph[alias] = resolved
+    return graph
+
+
+def _creation_order(wanted: Iterable[str], graph: Mapping[str, list[str]]) -> list[str]:
+    """Depth-first topological order of ``wanted`` and everything it depends on."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(alias: str, path: list[str]) -> None:
+        if state.get(alias) == "done":
+            return
+        if state.get(alias) == "active":
+            cycle = " -> ".join([*path[path.index(alias) :], alias])
+            raise ConfigurationError(
+                f"DATABASES TEST DEPENDENCIES form a cycle: {cycle}; "
+                "remove one of these dependencies."
+            )
+        state[alias] = "active"
+        for dependency in graph[alias]:
+            visit(dependency, [*path, alias])
+        state[alias] = "done"
+        order.append(alias)
+
+    # The default database first, as Django does: data migrations use it.
+    for alias in sorted(wanted, key=lambda name: (name != DEFAULT_ALIAS, name)):
+        visit(alias, [])
+    return order
+
+
+def test_database_name(settings: Settings, test: Settings) -> str | None:
+    """The test database name Django will use, or None for an in-memory SQLite one."""
+    name = test.get("NAME")
+    if "sqlite3" in str(settings.get("ENGINE", "")):
+        if not name or name == ":memory:" or "mode=memory" in str(name):
+            return None
+        return str(name)
+    return str(name) if name else f"test_{settings.get('NAME') or ''}"
+
+
+def _server(settings: Settings) -> tuple[str, str, str]:
+    return (
+        str(settings.get("ENGINE", "")),
+        str(settings.get("HOST") or ""),
+        str(settings.get("PORT") or ""),
+    )
+
+
+def _refuse_real_names(
+    create: Iterable[str], databases: Mapping[str, Settings], tests: Mapping[str, Settings]
+) -> None:
+    for alias in create:
+        test_name = test_database_name(databases[alias], tests[alias])
+        if test_name is None:
+            continue
+        for other, settings in databases.items():
+            real = settings.get("NAME")
+            if real and str(real) == test_name and _server(settings) == _server(databases[alias]):
+                raise ConfigurationError(
+                    f"The test database of {alias!r} would be {test_name!r}, the real database "
+                    f"of {other!r}; refusing to risk real data. Set DATABASES[{alias!r}]['TEST']"
+                    f"['NAME'] to a name no alias uses."
+                )
+
+
+def plan_databases(
+    databases: Mapping[str, Settings],
+    needed: Iterable[str],
+    tests: Mapping[str, Settings] | None = None,
+) -> DatabasePlan:
+    """Plan the test databases for the aliases in ``needed``.
+
+    ``databases`` is ``DATABASES`` (alias -> settings); ``tests`` optionally holds
+    each alias's effective TEST dict (after :func:`legacy_test_settings`).
+    Raises :class:`ConfigurationError` for an unknown alias in MIRROR or
+    DEPENDENCIES, a cycle in either, or a test name equal to a real database name.
+    """
+    if tests is None:
+        tests = {alias: settings.get("TEST") or {} for alias, settings in databases.items()}
+    needed = set(needed)
+    unknown = sorted(needed - set(databases))
+    if unknown:
+        raise ConfigurationError(
+            f"Tests use database alias(es) {', '.join(map(repr, unknown))} that DATABASES does "
+            f"not define; add them to DATABASES or remove them from the tests' `databases`."
+        )
+    graph = _dependency_graph(tests)
+    mirrors = {alias: mirror_root(alias, tests) for alias in tests if tests[alias].get("MIRROR")}
+    roots = {mirrors.get(alias, alias) for alias in needed}
+    create = _creation_order(roots, graph)
+    _refuse_real_names(create, databases, tests)
+    needed_roots = {alias for alias in needed if alias not in mirrors}
+    return DatabasePlan(
+        create=tuple(create),
+        mirrors={alias: root for alias, root in mirrors.items() if root in create},
+        added=frozenset(create) - needed_roots,
+    )

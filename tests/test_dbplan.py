@@ -1,0 +1,189 @@
+"""Unit tests of the database planner: dicts in, plan or one-line error out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from django_testkit.dbplan import legacy_test_settings, plan_databases
+from django_testkit.exceptions import ConfigurationError
+
+PG = {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "PORT": "5432"}
+
+
+def db(name: str, **test: Any) -> dict[str, Any]:
+    return {**PG, "NAME": name, "TEST": test}
+
+
+SHOP = {
+    "default": db("shop"),
+    "replica": db("shop", MIRROR="default"),
+    "ledger": db("ledger", DEPENDENCIES=[]),
+    "audit": db("audit", DEPENDENCIES=["ledger"]),
+}
+
+
+def test_mirror_alone_brings_in_its_primary() -> None:
+    plan = plan_databases(SHOP, {"replica"})
+    assert plan.create == ("default",)
+    assert plan.mirrors == {"replica": "default"}
+    assert plan.added == {"default"}
+
+
+def test_dependencies_are_pulled_in_and_created_first() -> None:
+    plan = plan_databases(SHOP, {"audit"})
+    assert plan.create == ("ledger", "audit")
+    assert plan.added == {"ledger"}
+
+
+def test_implicit_dependency_on_default() -> None:
+    databases = {"default": db("a"), "other": db("b")}
+    assert plan_databases(databases, {"other"}).create == ("default", "other")
+
+
+def test_default_is_created_first_when_independent() -> None:
+    assert plan_databases(SHOP, set(SHOP)).create[0] == "default"
+
+
+def test_mirror_chain_in_any_order() -> None:
+    databases = {"r2": db("x", MIRROR="r1"), "r1": db("x", MIRROR="default"), "default": db("x")}
+    plan = plan_databases(databases, {"r2"})
+    assert plan.create == ("default",)
+    assert plan.mirrors == {"r1": "default", "r2": "default"}
+
+
+def test_dependency_on_a_mirror_means_its_primary() -> None:
+    databases = {**SHOP, "ledger": db("ledger", DEPENDENCIES=["replica"])}
+    assert plan_databases(databases, {"ledger"}).create == ("default", "ledger")
+
+
+@pytest.mark.parametrize(
+    ("databases", "message"),
+    [
+        (
+            {
+                "default": db("d"),
+                "a": db("a", DEPENDENCIES=["b"]),
+                "b": db("b", DEPENDENCIES=["a"]),
+            },
+            "DATABASES TEST DEPENDENCIES form a cycle: a -> b -> a; remove one of these "
+            "dependencies.",
+        ),
+        (
+            {"default": db("d"), "a": db("a", DEPENDENCIES=["archive"])},
+            "DATABASES['a']['TEST']['DEPENDENCIES'] names unknown alias 'archive'; "
+            "use one of: a, default.",
+        ),
+        (
+            {"default": db("d"), "a": db("d", MIRROR="primary")},
+            "DATABASES['a']['TEST']['MIRROR'] = 'primary' names no database alias; "
+            "use one of: a, default.",
+        ),
+        (
+            {"default": db("d"), "a": db("d", MIRROR="b"), "b": db("d", MIRROR="a")},
+            "DATABASES TEST MIRROR settings form a cycle: a -> b -> a; at least one of these "
+            "aliases must have its own test database (no MIRROR).",
+        ),
+        (
+            {"default": db("d"), "a": db("a", NAME="d")},
+            "The test database of 'a' would be 'd', the real database of 'default'; refusing "
+            "to risk real data. Set DATABASES['a']['TEST']['NAME'] to a name no alias uses.",
+        ),
+    ],
+    ids=["dependency-cycle", "unknown-dependency", "unknown-mirror", "mirror-cycle", "real-name"],
+)
+def test_errors_are_one_clear_line(databases: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        plan_databases(databases, set(databases))
+    assert str(caught.value) == message
+
+
+def test_same_name_on_another_server_is_not_a_clash() -> None:
+    databases = {"default": db("d"), "a": {**db("a", NAME="d"), "HOST": "elsewhere"}}
+    assert plan_databases(databases, {"a"}).create == ("default", "a")
+
+
+def test_in_memory_sqlite_never_clashes() -> None:
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3", "TEST": {}}
+    assert plan_databases({"default": sqlite}, {"default"}).create == ("default",)
+
+
+def test_legacy_keys_are_merged_and_explained() -> None:
+    settings = {
+        **PG,
+        "NAME": "x",
+        "TEST": {"NAME": "kept"},
+        "TEST_MIRROR": "default",
+        "TEST_NAME": "ignored",
+    }
+    test, message = legacy_test_settings("replica", settings)
+    assert test == {"MIRROR": "default", "NAME": "kept"}
+    assert message == (
+        "DATABASES['replica'] uses the legacy key(s) TEST_MIRROR, TEST_NAME; write them as "
+        "'TEST': {'MIRROR': 'default', 'NAME': 'ignored'} instead."
+    )
+    assert legacy_test_settings("default", db("x")) == ({}, None)
+
+
+ALIASES = ["default", "a", "b", "c", "d", "e"]
+
+
+@st.composite
+def alias_graphs(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
+    names = ALIASES[: draw(st.integers(min_value=1, max_value=len(ALIASES)))]
+    databases: dict[str, dict[str, Any]] = {}
+    for name in names:
+        test: dict[str, Any] = {}
+        if name != "default" and draw(st.booleans()):
+            test["MIRROR"] = draw(st.sampled_from(names))
+        else:
+            test["DEPENDENCIES"] = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+        databases[name] = db(f"real_{name}", **test)
+    return databases
+
+
+def _has_cycle(edges: dict[str, list[str]], start: str) -> bool:
+    stack, seen = [(start, ())], set()
+    while stack:
+        node, path = stack.pop()
+        if node in path:
+            return True
+        if (node, path) in seen:
+            continue
+        seen.add((node, path))
+        stack.extend((nxt, (*path, node)) for nxt in edges.get(node, []))
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(alias_graphs(), st.data())
+def test_plans_respect_every_rule(
+    databases: dict[str, dict[str, Any]], data: st.DataObject
+) -> None:
+    needed = set(data.draw(st.lists(st.sampled_from(sorted(databases)), min_size=1, unique=True)))
+    mirror_edges = {
+        a: [s["TEST"]["MIRROR"]] for a, s in databases.items() if "MIRROR" in s["TEST"]
+    }
+    try:
+        plan = plan_databases(databases, needed)
+    except ConfigurationError as error:
+        message = str(error)
+        assert "\n" not in message
+        assert "cycle" in message or "real database" in message
+        if "MIRROR settings form a cycle" in message:
+            assert any(_has_cycle(mirror_edges, alias) for alias in mirror_edges)
+        return
+    # Every needed alias ends on a test database; no mirror is created as its own.
+    assert needed <= plan.aliases
+    assert not set(plan.create) & set(plan.mirrors)
+    assert all(target in plan.create for target in plan.mirrors.values())
+    # Every dependency (resolved through mirrors) is created before its dependant.
+    position = {alias: index for index, alias in enumerate(plan.create)}
+    for alias in plan.create:
+        for dependency in databases[alias]["TEST"].get("DEPENDENCIES", []):
+            root = plan.mirrors.get(dependency, dependency)
+            if root != alias:
+                assert position[root] < position[alias]
