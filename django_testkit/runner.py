@@ -53,7 +53,7 @@ class TestkitRunner(DiscoverRunner):
         super().__init__(*args, **kwargs)
 
     def setup_databases(self, **kwargs: Any) -> Any:
-        """Create the planned test databases, then set up Django's as usual.
+        """Plan the test databases, then let Django create them.
 
         The aliases the tests need are closed under TEST MIRROR and DEPENDENCIES
         (see :mod:`django_testkit.dbplan`) and validated before anything is created.
