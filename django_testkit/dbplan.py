@@ -95,10 +95,12 @@ def dependencies_of(alias: str, tests: Mapping[str, Settings]) -> list[str]:
     return [] if alias == DEFAULT_ALIAS or DEFAULT_ALIAS not in tests else [DEFAULT_ALIAS]
 
 
-def _dependency_graph(tests: Mapping[str, Settings]) -> dict[str, list[str]]:
+def _dependency_graph(
+    tests: Mapping[str, Settings], mirrors: Mapping[str, str]
+) -> dict[str, list[str]]:
     graph: dict[str, list[str]] = {}
     for alias in tests:
-        if tests[alias].get("MIRROR"):
+        if alias in mirrors:
             continue
         resolved = []
         for dependency in dependencies_of(alias, tests):
@@ -107,7 +109,7 @@ def _dependency_graph(tests: Mapping[str, Settings]) -> dict[str, list[str]]:
                     f"DATABASES[{alias!r}]['TEST']['DEPENDENCIES'] names unknown alias "
                     f"{dependency!r}; use one of: {', '.join(sorted(tests))}."
                 )
-            root = mirror_root(dependency, tests)
+            root = mirrors.get(dependency, dependency)
             if root != alias:
                 resolved.append(root)
         graph[alias] = resolved
@@ -196,8 +198,8 @@ def plan_databases(
             f"Tests use database alias(es) {', '.join(map(repr, unknown))} that DATABASES does "
             f"not define; add them to DATABASES or remove them from the tests' `databases`."
         )
-    graph = _dependency_graph(tests)
     mirrors = {alias: mirror_root(alias, tests) for alias in tests if tests[alias].get("MIRROR")}
+    graph = _dependency_graph(tests, mirrors)
     roots = {mirrors.get(alias, alias) for alias in needed}
     create = _creation_order(roots, graph)
     _refuse_real_names(create, databases, tests)
