@@ -10,12 +10,15 @@ anything is created.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from django_testkit.exceptions import ConfigurationError
 
 DEFAULT_ALIAS = "default"
+#: PostgreSQL cuts identifiers at 63 bytes (MySQL at 64); clones add "_N".
+MAX_SERVER_NAME_LENGTH = 60
 
 #: Top-level keys of old Django versions and the TEST key each became.
 LEGACY_TEST_KEYS = {
@@ -34,12 +37,18 @@ class DatabasePlan:
     """What to set up for one run.
 
     ``create`` holds the aliases whose test databases are created, dependencies
-    first; ``mirrors`` maps every mirror alias to the created alias it points at.
+    first; ``mirrors`` maps every mirror alias to the created alias it points at;
+    ``requires`` says which created aliases each one waits for, so that aliases
+    with no dependency path between them can be created at the same time.
     """
 
     create: tuple[str, ...]
     mirrors: Mapping[str, str]
     added: frozenset[str]
+    #: For each created alias, the created aliases that must exist before it.
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: For each created alias, its test database name (None: in-memory SQLite).
+    test_names: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def aliases(self) -> frozenset[str]:
@@ -152,6 +161,23 @@ def test_database_name(settings: Settings, test: Settings) -> str | None:
     return str(name) if name else f"test_{settings.get('NAME') or ''}"
 
 
+def with_suffix(name: str | None, suffix: str, settings: Settings) -> str | None:
+    """``name`` with ``_suffix`` appended (before a SQLite file's extension)."""
+    if not name or not suffix:
+        return name
+    if "sqlite3" in str(settings.get("ENGINE", "")):
+        path = PurePath(name)
+        return str(path.with_name(f"{path.stem}_{suffix}{path.suffix}"))
+    test_name = f"{name}_{suffix}"
+    if len(test_name) > MAX_SERVER_NAME_LENGTH:
+        raise ConfigurationError(
+            f"The test database name {test_name!r} (with DB_SUFFIX {suffix!r}) is longer than "
+            f"{MAX_SERVER_NAME_LENGTH} characters, which servers cut short; use a shorter "
+            "--db-suffix / TESTKIT_DB_SUFFIX."
+        )
+    return test_name
+
+
 def _server(settings: Settings) -> tuple[str, str, str]:
     return (
         str(settings.get("ENGINE", "")),
@@ -161,10 +187,9 @@ def _server(settings: Settings) -> tuple[str, str, str]:
 
 
 def _refuse_real_names(
-    create: Iterable[str], databases: Mapping[str, Settings], tests: Mapping[str, Settings]
+    test_names: Mapping[str, str | None], databases: Mapping[str, Settings]
 ) -> None:
-    for alias in create:
-        test_name = test_database_name(databases[alias], tests[alias])
+    for alias, test_name in test_names.items():
         if test_name is None:
             continue
         for other, settings in databases.items():
@@ -181,11 +206,13 @@ def plan_databases(
     databases: Mapping[str, Settings],
     needed: Iterable[str],
     tests: Mapping[str, Settings] | None = None,
+    suffix: str = "",
 ) -> DatabasePlan:
     """Plan the test databases for the aliases in ``needed``.
 
     ``databases`` is ``DATABASES`` (alias -> settings); ``tests`` optionally holds
-    each alias's effective TEST dict (after :func:`legacy_test_settings`).
+    each alias's effective TEST dict (after :func:`legacy_test_settings`);
+    ``suffix`` is appended to every test database name (``--db-suffix``).
     Raises :class:`ConfigurationError` for an unknown alias in MIRROR or
     DEPENDENCIES, a cycle in either, or a test name equal to a real database name.
     """
@@ -202,10 +229,18 @@ def plan_databases(
     graph = _dependency_graph(tests, mirrors)
     roots = {mirrors.get(alias, alias) for alias in needed}
     create = _creation_order(roots, graph)
-    _refuse_real_names(create, databases, tests)
+    test_names = {
+        alias: with_suffix(
+            test_database_name(databases[alias], tests[alias]), suffix, databases[alias]
+        )
+        for alias in create
+    }
+    _refuse_real_names(test_names, databases)
     needed_roots = {alias for alias in needed if alias not in mirrors}
     return DatabasePlan(
         create=tuple(create),
         mirrors={alias: root for alias, root in mirrors.items() if root in create},
         added=frozenset(create) - needed_roots,
+        requires={alias: tuple(graph[alias]) for alias in create},
+        test_names=test_names,
     )

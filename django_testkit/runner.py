@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
+import unittest
+from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.test.runner import DiscoverRunner, get_max_test_processes
 
+from django_testkit.config import load_config
 from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
+from django_testkit.dbsetup import (
+    SetupOptions,
+    TestDatabases,
+    setup_test_databases,
+    teardown_test_databases,
+)
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.interrupts import sigterm_raises
+from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
 
 
 def resolve_parallel(value: object) -> int:
@@ -47,33 +60,95 @@ class TestkitRunner(DiscoverRunner):
     # Keep pytest from collecting the runner class when it is imported in tests.
     __test__ = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, reuse_db: bool | None = None, db_suffix: str | None = None, **kwargs: Any
+    ) -> None:
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
+        self.config = load_config(
+            getattr(settings, "TESTKIT", None),
+            os.environ,
+            {"reuse_db": reuse_db or None, "db_suffix": db_suffix},
+        )
+        self.mirror_sharing = MirrorSharing({})
+
+    @classmethod
+    def add_arguments(cls, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        group = parser.add_argument_group("django-testkit: test databases")
+        group.add_argument(
+            "--reuse-db",
+            action="store_true",
+            default=None,
+            help="Keep the test databases and reuse them on the next run while their schema "
+            "fingerprint (migrations, models, settings) is unchanged; rebuild them otherwise.",
+        )
+        group.add_argument(
+            "--db-suffix",
+            metavar="SUFFIX",
+            help="Append _SUFFIX to every test database name, so that runs sharing a "
+            "server do not collide (also TESTKIT_DB_SUFFIX).",
+        )
+
+    def run_tests(self, *args: Any, **kwargs: Any) -> Any:
+        with sigterm_raises():
+            return super().run_tests(*args, **kwargs)
 
     def setup_databases(self, **kwargs: Any) -> Any:
-        """Plan the test databases, then let Django create them.
+        """Plan the test databases, then create, clone and mirror them.
 
         The aliases the tests need are closed under TEST MIRROR and DEPENDENCIES
-        (see :mod:`django_testkit.dbplan`) and validated before anything is created.
+        (see :mod:`django_testkit.dbplan`) and validated before anything is
+        created; :mod:`django_testkit.dbsetup` carries the plan out.
         """
         aliases = kwargs.get("aliases")
+        serialized = kwargs.get("serialized_aliases")
         plan = self.plan_databases(connections if aliases is None else aliases)
-        kwargs["aliases"] = set(plan.create)
-        return super().setup_databases(**kwargs)
+        options = SetupOptions(
+            verbosity=self.verbosity,
+            interactive=self.interactive,
+            keepdb=self.keepdb,
+            reuse_db=self.config.reuse_db,
+            clones=self.parallel if self.parallel > 1 else 0,
+            serialized_aliases=None if serialized is None else frozenset(serialized),
+            debug_sql=self.debug_sql,
+            processes=self.config.setup_processes,
+        )
+        databases = setup_test_databases(plan, options, self.time_keeper)
+        if self.config.mirrors_see_primary_writes:
+            self.mirror_sharing = MirrorSharing(plan.mirrors)
+        return databases
+
+    def teardown_databases(self, old_config: Any, **kwargs: Any) -> None:
+        """Destroy the test databases this run created (kept ones stay)."""
+        if isinstance(old_config, TestDatabases):
+            teardown_test_databases(old_config)
+        else:
+            super().teardown_databases(old_config, **kwargs)
+
+    def get_test_runner_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_test_runner_kwargs()
+        if self.mirror_sharing.mirrors:
+            base: type = (
+                kwargs.get("resultclass")
+                or getattr(self.test_runner, "resultclass", None)
+                or unittest.TextTestResult
+            )
+            kwargs["resultclass"] = with_mirror_sharing(base, self.mirror_sharing)
+        return kwargs
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""
         databases = {alias: connections[alias].settings_dict for alias in connections}
         tests = {}
-        for alias, settings in databases.items():
-            tests[alias], deprecation = legacy_test_settings(alias, settings)
+        for alias, db_settings in databases.items():
+            tests[alias], deprecation = legacy_test_settings(alias, db_settings)
             if deprecation:
                 self.log(deprecation, level=logging.WARNING)
                 # Django reads only TEST; make the legacy values take effect there.
-                settings["TEST"].update(tests[alias])
-        plan = plan_databases(databases, needed, tests)
+                db_settings["TEST"].update(tests[alias])
+        plan = plan_databases(databases, needed, tests, suffix=self.config.db_suffix)
         if plan.added:
             self.log(
                 "Also setting up database(s) that mirrors and dependencies need: "

@@ -1,0 +1,116 @@
+"""``TestkitConfig``: every option of a run, from defaults, settings, environment and CLI.
+
+Later sources win: defaults, then ``settings.TESTKIT``, then ``TESTKIT_*``
+environment variables, then the command line. Values are validated once, here,
+and a bad one stops the run with one line naming where it came from, the
+value and the fix. The config is frozen and picklable, so workers can get it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django_testkit.exceptions import ConfigurationError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_SUFFIX = re.compile(r"[A-Za-z0-9_]*")
+MAX_SUFFIX_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class TestkitConfig:
+    """The options of one run. Field names are the lower-case ``TESTKIT`` keys."""
+
+    __test__ = False
+
+    #: Appended to every test database name (``--db-suffix``).
+    db_suffix: str = ""
+    #: Keep test databases and reuse them while their schema fingerprint matches.
+    reuse_db: bool = False
+    #: Inside ``TestCase``, mirrors use their primary's connection and transaction.
+    mirrors_see_primary_writes: bool = True
+    #: How many test databases may be created at once on a server (0: one per CPU).
+    setup_processes: int = 0
+
+
+def _where(key: str, source: str) -> str:
+    if source == "settings":
+        return f"settings.TESTKIT[{key.upper()!r}]"
+    if source == "environment":
+        return f"the TESTKIT_{key.upper()} environment variable"
+    return f"--{key.replace('_', '-')}"
+
+
+def _boolean(key: str, value: object, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigurationError(
+        f"{_where(key, source)} = {value!r} is not a boolean; use True or False "
+        "(in the environment: 1/0, true/false, yes/no, on/off)."
+    )
+
+
+def _suffix(key: str, value: object, source: str) -> str:
+    text = "" if value is None else str(value)
+    if not _SUFFIX.fullmatch(text) or len(text) > MAX_SUFFIX_LENGTH:
+        raise ConfigurationError(
+            f"{_where(key, source)} = {text!r} cannot be part of a database name; use up to "
+            f"{MAX_SUFFIX_LENGTH} letters, digits and underscores (for example a CI job id)."
+        )
+    return text
+
+
+def _count(key: str, value: object, source: str) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigurationError(
+            f"{_where(key, source)} = {value!r} is not a count; use 0 (one per CPU) or a "
+            "positive whole number."
+        )
+    return int(text)
+
+
+_PARSERS: dict[str, Callable[[str, object, str], Any]] = {
+    "db_suffix": _suffix,
+    "reuse_db": _boolean,
+    "mirrors_see_primary_writes": _boolean,
+    "setup_processes": _count,
+}
+
+
+def load_config(
+    settings_value: object = None,
+    environ: Mapping[str, str] | None = None,
+    cli: Mapping[str, object] | None = None,
+) -> TestkitConfig:
+    """Build the run's config; ``cli`` holds only the options given on the command line."""
+    known = [item.name for item in fields(TestkitConfig)]
+    values: dict[str, Any] = {}
+    if settings_value is not None:
+        if not isinstance(settings_value, Mapping):
+            raise ConfigurationError(
+                f"settings.TESTKIT = {settings_value!r} is not a dict; write it as "
+                "TESTKIT = {'REUSE_DB': True, ...}."
+            )
+        for key, value in settings_value.items():
+            name = str(key).lower()
+            if name not in known:
+                raise ConfigurationError(
+                    f"settings.TESTKIT has an unknown key {key!r}; the known keys are "
+                    f"{', '.join(name.upper() for name in known)}."
+                )
+            values[name] = _PARSERS[name](name, value, "settings")
+    for name in known:
+        raw = (environ or {}).get(f"TESTKIT_{name.upper()}")
+        if raw is not None:
+            values[name] = _PARSERS[name](name, raw, "environment")
+    for name, value in (cli or {}).items():
+        if value is not None:
+            values[name] = _PARSERS[name](name, value, "cli")
+    return TestkitConfig(**values)

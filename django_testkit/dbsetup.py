@@ -1,0 +1,252 @@
+"""Carry out a :class:`~django_testkit.dbplan.DatabasePlan`, and undo exactly what it did.
+
+Setup builds every created alias (see :mod:`django_testkit.dbbuild`), aliases
+with no dependency path between them at the same time on database servers,
+then points mirrors (and aliases that share a test database) at their
+primary, then serializes for ``serialized_rollback``. Whatever fails or is
+interrupted, the databases this run created are destroyed before the error
+goes on, and teardown never touches a database the run did not create.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from django_testkit import forkjobs
+from django_testkit.dbbuild import BuildOptions, build, destroy_clones, is_server
+from django_testkit.dbplan import DatabasePlan
+from django_testkit.exceptions import TestkitError
+from django_testkit.fingerprint import schema_fingerprint
+
+
+class DatabaseSetupError(TestkitError):
+    """Creating a test database failed; what was created has been destroyed."""
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    verbosity: int = 1
+    interactive: bool = False
+    keepdb: bool = False
+    reuse_db: bool = False
+    #: How many worker clones of each test database to make (0: none).
+    clones: int = 0
+    #: Aliases to serialize for ``serialized_rollback`` (None: all of them).
+    serialized_aliases: frozenset[str] | None = None
+    debug_sql: bool = False
+    #: Databases built at once on servers (0: one per CPU).
+    processes: int = 0
+
+
+@dataclass
+class _Created:
+    alias: str
+    old_name: Any
+    kept: bool
+    clones: list[str] = field(default_factory=list)
+    clones_kept: bool = False
+
+
+@dataclass
+class TestDatabases:
+    """What :func:`setup_test_databases` did, for :func:`teardown_test_databases`.
+
+    Iterating it gives ``(connection, old_name, destroy)`` triples, the shape of
+    Django's own ``setup_databases`` result, for code written against that.
+    """
+
+    __test__ = False
+
+    created: list[_Created] = field(default_factory=list)
+    #: Aliases pointed at another alias's test database, with their old NAME.
+    pointed: dict[str, Any] = field(default_factory=dict)
+    #: Aliases whose TEST NAME was changed (``--db-suffix``), with the old value.
+    renamed: dict[str, Any] = field(default_factory=dict)
+    verbosity: int = 1
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any, bool]]:
+        for item in self.created:
+            yield connections[item.alias], item.old_name, True
+        for alias, old_name in self.pointed.items():
+            yield connections[alias], old_name, False
+
+    def _find(self, alias: str) -> _Created | None:
+        return next((item for item in self.created if item.alias == alias), None)
+
+    def on_event(self, time_keeper: Any, job: str, event: tuple[Any, ...]) -> None:
+        """Record what a build job reports, in the parent (see :mod:`dbbuild`)."""
+        with self._lock:
+            kind = event[0]
+            if kind == "timing" and hasattr(time_keeper, "records"):
+                time_keeper.records[event[1]].append(event[2])
+            elif kind == "created":
+                _, alias, name, kept, old_name = event
+                if self._find(alias) is None:
+                    self.created.append(_Created(alias, old_name, kept))
+                if connections[alias].settings_dict["NAME"] != name:
+                    # Built in a child process: make this process use it too.
+                    connections[alias].close()
+                    settings.DATABASES[alias]["NAME"] = name
+                    connections[alias].settings_dict["NAME"] = name
+            elif kind == "clone":
+                _, alias, suffix, kept = event
+                item = self._find(alias)
+                if item is not None and suffix not in item.clones:
+                    item.clones.append(suffix)
+                    item.clones_kept = kept
+
+
+def _share_databases(plan: DatabasePlan) -> tuple[list[str], dict[str, str]]:
+    """Split created aliases into owners and aliases that share an owner's database."""
+    owners: dict[Any, str] = {}
+    shared: dict[str, str] = {}
+    for alias in plan.create:
+        signature = connections[alias].creation.test_db_signature()
+        if signature in owners:
+            shared[alias] = owners[signature]
+        else:
+            owners[signature] = alias
+    return list(owners.values()), shared
+
+
+def setup_test_databases(
+    plan: DatabasePlan, options: SetupOptions, time_keeper: Any = None
+) -> TestDatabases:
+    """Create, clone, mirror and serialize the plan's test databases."""
+    record = TestDatabases(verbosity=options.verbosity)
+    try:
+        _apply_test_names(plan, record)
+        owners, shared = _share_databases(plan)
+        jobs = {alias: _job(alias, plan, options) for alias in owners}
+        requires = {
+            alias: {shared.get(dep, dep) for dep in plan.requires.get(alias, ())}
+            for alias in owners
+        }
+        on_event = partial(record.on_event, time_keeper)
+        if _concurrently(owners, plan, options):
+            connections.close_all()
+            processes = options.processes or os.cpu_count() or 1
+            forkjobs.run_forked(jobs, requires, processes, on_event)
+        else:
+            forkjobs.run_in_process(jobs, owners, on_event)
+        for alias, primary in [*shared.items(), *plan.mirrors.items()]:
+            record.pointed[alias] = connections[alias].settings_dict["NAME"]
+            connections[alias].close()
+            connections[alias].creation.set_as_test_mirror(connections[primary].settings_dict)
+        _serialize(owners, options.serialized_aliases)
+        if options.debug_sql:
+            for alias in connections:
+                connections[alias].force_debug_cursor = True
+    except forkjobs.JobFailed as failure:
+        _clean_up(record)
+        if failure.details:
+            print(failure.details, file=sys.stderr)
+        raise DatabaseSetupError(
+            f"Setting up the test database for alias {failure.name!r} failed: "
+            f"{failure.summary}; every test database this run created has been destroyed."
+        ) from None
+    except BaseException:
+        _clean_up(record)
+        raise
+    return record
+
+
+def _clean_up(record: TestDatabases) -> None:
+    """Tear down after a failed setup without hiding the failure."""
+    try:
+        teardown_test_databases(record)
+    except Exception as exc:
+        print(f"While cleaning up after the failed setup: {exc}", file=sys.stderr)
+
+
+def _apply_test_names(plan: DatabasePlan, record: TestDatabases) -> None:
+    for alias, name in plan.test_names.items():
+        test = connections[alias].settings_dict["TEST"]
+        if name is not None and name != test.get("NAME"):
+            record.renamed[alias] = test.get("NAME")
+            test["NAME"] = name
+
+
+def _job(alias: str, plan: DatabasePlan, options: SetupOptions) -> forkjobs.Job:
+    test_name = plan.test_names.get(alias)
+    fingerprint = ""
+    if options.reuse_db and test_name:
+        fingerprint = schema_fingerprint(alias, connections[alias].settings_dict)
+    build_options = BuildOptions(
+        verbosity=options.verbosity,
+        interactive=options.interactive,
+        keepdb=options.keepdb,
+        fingerprint=fingerprint,
+        clones=options.clones,
+    )
+    return partial(build, alias, test_name, build_options)
+
+
+def _concurrently(owners: list[str], plan: DatabasePlan, options: SetupOptions) -> bool:
+    """Fork builders only on servers, and never where Django may need to ask a question."""
+    if len(owners) < 2 or not forkjobs.can_fork():
+        return False
+    if not all(is_server(alias) for alias in owners):
+        return False
+    if options.interactive and not (options.keepdb or options.reuse_db):
+        return not any(_exists(alias, plan.test_names.get(alias)) for alias in owners)
+    return True
+
+
+def _exists(alias: str, name: str | None) -> bool:
+    if not name:
+        return False
+    connection = connections[alias]
+    scratch = type(connection)({**connection.settings_dict, "NAME": name}, alias)
+    try:
+        scratch.ensure_connection()
+        return True
+    except Exception:
+        return False
+    finally:
+        scratch.close()
+
+
+def _serialize(owners: list[str], serialized_aliases: frozenset[str] | None) -> None:
+    """Serialize for ``serialized_rollback`` where Django would, once mirrors are set."""
+    for alias in owners:
+        connection = connections[alias]
+        test = connection.settings_dict["TEST"]
+        wanted = serialized_aliases is None or alias in serialized_aliases
+        if test.get("SERIALIZE", wanted):
+            contents = connection.creation.serialize_db_to_string()
+            connection._test_serialized_contents = contents  # type: ignore[attr-defined]
+
+
+def teardown_test_databases(record: TestDatabases) -> None:
+    """Destroy what setup created (keeping what ``--keepdb``/``--reuse-db`` keep)."""
+    for alias, old_name in record.pointed.items():
+        connections[alias].close()
+        connections[alias].settings_dict["NAME"] = old_name
+    record.pointed.clear()
+    failures = []
+    for item in reversed(record.created):
+        creation = connections[item.alias].creation
+        try:
+            destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept)
+            creation.destroy_test_db(item.old_name, record.verbosity, keepdb=item.kept)
+        except Exception as exc:
+            failures.append(f"{item.alias}: {exc}")
+    record.created.clear()
+    for alias, old_test_name in record.renamed.items():
+        connections[alias].settings_dict["TEST"]["NAME"] = old_test_name
+    record.renamed.clear()
+    if failures:
+        raise DatabaseSetupError(
+            "Could not destroy every test database: " + "; ".join(failures) + "."
+        )

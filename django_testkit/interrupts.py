@@ -1,0 +1,53 @@
+"""SIGTERM (what CI sends when a job is cancelled) ends the run like a second Ctrl-C.
+
+Python's default for SIGTERM is to die on the spot, skipping every ``finally``:
+test databases and clone files would be left behind. While the run is in
+progress, SIGTERM instead raises :class:`Terminated` in the main process, so
+teardown runs on the way out. Child processes that inherited the handler
+(forked workers) die from SIGTERM as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+#: The exit status of a process ended by SIGTERM, by the shell's convention.
+TERMINATED_EXIT_STATUS = 128 + signal.SIGTERM
+
+
+class Terminated(SystemExit):
+    """Raised in the main process when it receives SIGTERM during a run."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` in this process while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        if received:
+            # Already stopping: let the cleanup that is under way finish.
+            return
+        received.append(signum)
+        print("\nTerminated (SIGTERM): stopping and cleaning up.", file=sys.stderr)
+        raise Terminated(TERMINATED_EXIT_STATUS)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
