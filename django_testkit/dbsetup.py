@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,6 +27,9 @@ from django_testkit.dbbuild import BuildOptions, build, destroy_clones, is_serve
 from django_testkit.dbplan import DatabasePlan
 from django_testkit.exceptions import TestkitError
 from django_testkit.fingerprint import schema_fingerprint
+
+#: A dropped connection can take a moment to leave the server's session list.
+DESTROY_ATTEMPTS = 10
 
 
 class DatabaseSetupError(TestkitError):
@@ -228,6 +232,20 @@ def _serialize(owners: list[str], serialized_aliases: frozenset[str] | None) -> 
             connection._test_serialized_contents = contents  # type: ignore[attr-defined]
 
 
+def _destroy(item: _Created, verbosity: int) -> None:
+    """Destroy one test database, retrying while killed workers' sessions linger."""
+    connection = connections[item.alias]
+    for attempt in range(DESTROY_ATTEMPTS):
+        try:
+            connection.creation.destroy_test_db(item.old_name, verbosity, keepdb=item.kept)
+            return
+        except Exception:
+            connection.close()
+            if attempt == DESTROY_ATTEMPTS - 1 or not is_server(item.alias):
+                raise
+            time.sleep(0.5)
+
+
 def teardown_test_databases(record: TestDatabases) -> None:
     """Destroy what setup created (keeping what ``--keepdb``/``--reuse-db`` keep)."""
     for alias, old_name in record.pointed.items():
@@ -236,10 +254,9 @@ def teardown_test_databases(record: TestDatabases) -> None:
     record.pointed.clear()
     failures = []
     for item in reversed(record.created):
-        creation = connections[item.alias].creation
         try:
             destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept)
-            creation.destroy_test_db(item.old_name, record.verbosity, keepdb=item.kept)
+            _destroy(item, record.verbosity)
         except Exception as exc:
             failures.append(f"{item.alias}: {exc}")
     record.created.clear()

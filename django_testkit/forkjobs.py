@@ -51,9 +51,16 @@ def can_fork() -> bool:
 def run_in_process(
     jobs: Mapping[str, Job], order: Iterable[str], on_event: Callable[[str, Event], None]
 ) -> None:
-    """Run the jobs one after the other in this process, in ``order``."""
+    """Run the jobs one after the other in this process, in ``order``.
+
+    An exception (not an interruption) becomes :class:`JobFailed`, as in a child.
+    """
     for name in order:
-        jobs[name](partial(on_event, name))
+        try:
+            jobs[name](partial(on_event, name))
+        except Exception as exc:
+            summary = traceback.format_exception_only(exc)[-1].strip()
+            raise JobFailed(name, summary, traceback.format_exc()) from exc
 
 
 @dataclass

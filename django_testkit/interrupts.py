@@ -3,8 +3,9 @@
 Python's default for SIGTERM is to die on the spot, skipping every ``finally``:
 test databases and clone files would be left behind. While the run is in
 progress, SIGTERM instead raises :class:`Terminated` in the main process, so
-teardown runs on the way out. Child processes that inherited the handler
-(forked workers) die from SIGTERM as usual.
+teardown runs on the way out, and the process then exits with status 143.
+Child processes that inherited the handler (forked workers) die from SIGTERM
+as usual.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from types import FrameType
 TERMINATED_EXIT_STATUS = 128 + signal.SIGTERM
 
 
-class Terminated(SystemExit):
-    """Raised in the main process when it receives SIGTERM during a run."""
+class Terminated(KeyboardInterrupt):
+    """Raised in the main process when it receives SIGTERM during a run.
+
+    A ``KeyboardInterrupt``, because unittest lets only that one through a
+    running test; once the run has unwound (and torn down), it becomes an
+    exit with status 143.
+    """
 
 
 @contextmanager
@@ -44,10 +50,12 @@ def sigterm_raises() -> Iterator[None]:
             return
         received.append(signum)
         print("\nTerminated (SIGTERM): stopping and cleaning up.", file=sys.stderr)
-        raise Terminated(TERMINATED_EXIT_STATUS)
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
+    except Terminated:
+        raise SystemExit(TERMINATED_EXIT_STATUS) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -67,20 +67,7 @@ def run_manage(
     Each run gets its own database-name suffix so that runs on a shared server
     never collide, even when two test sessions run at once.
     """
-    full_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("EXAMPLE_", "DJANGO_TEST_PROCESSES", "TESTKIT_"))
-    }
-    full_env.update(
-        EXAMPLE_DB=backend,
-        EXAMPLE_DB_SUFFIX=f"_{os.getpid()}_{next(_run_numbers)}",
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-    )
-    if runner is not None:
-        full_env["EXAMPLE_TEST_RUNNER"] = runner
-    full_env.update(env or {})
+    full_env = manage_environment(runner=runner, backend=backend, env=env)
     argv = [sys.executable, script, *args]
     try:
         completed = subprocess.run(
@@ -98,6 +85,27 @@ def run_manage(
             f"{' '.join(argv)} did not finish within {RUN_TIMEOUT:.0f}s in {project}"
         ) from exc
     return Run(argv, completed.returncode, completed.stdout, completed.stderr)
+
+
+def manage_environment(
+    runner: str | None = None, backend: str = "sqlite", env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a ``manage.py`` run: this one, minus the knobs of other runs."""
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EXAMPLE_", "DJANGO_TEST_PROCESSES", "TESTKIT_"))
+    }
+    full_env.update(
+        EXAMPLE_DB=backend,
+        EXAMPLE_DB_SUFFIX=f"_{os.getpid()}_{next(_run_numbers)}",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if runner is not None:
+        full_env["EXAMPLE_TEST_RUNNER"] = runner
+    full_env.update(env or {})
+    return full_env
 
 
 def run_tests(project: Path, *args: str, **kwargs: object) -> Run:

@@ -1,0 +1,249 @@
+"""Test-database setup as a user meets it: mirrors inside TestCase, concurrent building,
+failed setups, signals, interactive refusals and --db-suffix, on every listed backend.
+
+Every case checks the server's database list (or the project directory on SQLite)
+afterwards: a run leaves nothing behind it did not keep on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.projects import (
+    DISCOVER,
+    REPO,
+    RUN_TIMEOUT,
+    copy_project,
+    manage_environment,
+    run_manage,
+    run_tests,
+)
+from tests.support.servers import create_database, drop_databases, server_databases
+
+SETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
+MIRROR_IN_TESTCASE = (
+    "shop.tests.test_mirror.MirrorInTestCaseTests.test_replica_reads_what_default_wrote"
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(SETUP_PROJECT, tmp_path / "dbsetup")
+
+
+@pytest.fixture
+def suffix(backend: str) -> Iterator[str]:
+    """A database-name suffix of this test only; its databases are dropped afterwards."""
+    value = f"_t{uuid.uuid4().hex[:10]}"
+    yield value
+    if backend != "sqlite":
+        drop_databases(backend, server_databases(backend, value))
+
+
+def leftovers(project: Path, backend: str, suffix: str) -> list[str]:
+    """Test databases (server) or database files (SQLite) that still exist."""
+    if backend == "sqlite":
+        return sorted(path.name for path in project.glob("*.sqlite3"))
+    return server_databases(backend, suffix)
+
+
+def env_for(suffix: str, **extra: str) -> dict[str, str]:
+    return {"EXAMPLE_DB_SUFFIX": suffix, "DBSETUP_SQLITE_FILES": "1", **extra}
+
+
+def test_mirror_reads_see_primary_writes_inside_testcase(
+    project: Path, backend: str, suffix: str
+) -> None:
+    label = "shop.tests.test_mirror"
+    run = run_tests(project, "-v", "2", label, backend=backend, env={"EXAMPLE_DB_SUFFIX": suffix})
+    assert run.returncode == 0, run.describe()
+    assert run.outcomes.ran == 3
+    assert run.outcomes.status_of(MIRROR_IN_TESTCASE.rsplit(".", 1)[1]) == ["ok"]
+
+    for runner, env in [
+        (None, {"TESTKIT_MIRRORS_SEE_PRIMARY_WRITES": "0"}),
+        (DISCOVER, {}),
+    ]:
+        separate = run_tests(
+            project,
+            label,
+            runner=runner,
+            backend=backend,
+            env={"EXAMPLE_DB_SUFFIX": suffix, **env},
+        )
+        assert separate.returncode == 1, separate.describe()
+        assert [block.desc.split(" ")[0] for block in separate.outcomes.blocks] == [
+            "test_replica_reads_what_default_wrote"
+        ]
+    assert leftovers(project, backend, suffix) == []
+
+
+def test_mirror_in_parallel_workers_reads_the_workers_clone(
+    project: Path, backend: str, suffix: str
+) -> None:
+    labels = (
+        "shop.tests.test_mirror.MirrorInTransactionTestCaseTests",
+        "shop.tests.test_mirror.OtherAliasTests",
+    )
+    for files in ("0", "1"):
+        env = {"EXAMPLE_DB_SUFFIX": suffix, "DBSETUP_SQLITE_FILES": files}
+        run = run_tests(project, "--parallel", "2", *labels, backend=backend, env=env)
+        assert run.returncode == 0, run.describe()
+        assert run.outcomes.ran == 2
+        assert leftovers(project, backend, suffix) == []
+
+
+def _trace(trace_dir: Path, alias: str) -> tuple[int, float, float]:
+    _, pid, start, end = (trace_dir / f"{alias}.trace").read_text().split()
+    return int(pid), float(start), float(end)
+
+
+def test_independent_aliases_are_built_at_the_same_time_on_servers(
+    project: Path, backend: str, suffix: str, tmp_path: Path
+) -> None:
+    env = env_for(suffix, DBSETUP_TRACE_DIR=str(tmp_path), DBSETUP_MIGRATION_SLEEP="1")
+    run = run_tests(project, "shop.tests.test_mirror", backend=backend, env=env)
+    assert run.returncode == 0, run.describe()
+    default_pid, default_start, default_end = _trace(tmp_path, "default")
+    other_pid, other_start, other_end = _trace(tmp_path, "other")
+    overlap = default_start < other_end and other_start < default_end
+    if backend == "sqlite":
+        # SQLite builds in the runner's own process, one database after the other.
+        assert default_pid == other_pid
+        assert not overlap
+    else:
+        assert default_pid != other_pid
+        assert overlap
+    assert leftovers(project, backend, suffix) == []
+
+
+def test_failed_setup_destroys_every_database_it_created(
+    project: Path, backend: str, suffix: str
+) -> None:
+    env = env_for(suffix, DBSETUP_BREAK_ALIAS="other")
+    run = run_tests(project, "shop.tests.test_mirror", backend=backend, env=env)
+    assert run.returncode == 1, run.describe()
+    assert run.stderr.rstrip().splitlines()[-1] == (
+        "DatabaseSetupError: Setting up the test database for alias 'other' failed: RuntimeError: "
+        "migration broken on purpose for alias other; every test database this run created "
+        "has been destroyed."
+    )
+    assert "Traceback" in run.stderr  # the migration's own traceback is shown above it
+    assert leftovers(project, backend, suffix) == []
+
+
+def test_teardown_never_drops_a_database_it_did_not_create(
+    project: Path, backend: str, suffix: str
+) -> None:
+    if backend == "sqlite":
+        existing = project / "test_other.sqlite3"
+        existing.write_bytes(b"")
+        expected = ["test_other.sqlite3"]
+    else:
+        create_database(backend, f"test_dbsetup_other{suffix}")
+        expected = [f"test_dbsetup_other{suffix}"]
+    run = run_manage(
+        project,
+        "test",
+        "shop.tests.test_mirror",
+        backend=backend,
+        env=env_for(suffix),
+        stdin="no\n",
+    )
+    assert run.returncode == 1, run.describe()
+    assert "Type 'yes' if you would like to try deleting the test database" in run.stdout
+    assert "Tests cancelled." in run.stderr + run.stdout
+    assert leftovers(project, backend, suffix) == expected
+
+
+def _start(project: Path, backend: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "test", "--noinput", *args],
+        cwd=project,
+        env=manage_environment(backend=backend, env=env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            out, err = process.communicate()
+            pytest.fail(f"the waiting test never started:\n{out}\n{err}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c-twice"])
+def test_interrupted_run_leaves_nothing_behind(
+    project: Path, backend: str, suffix: str, tmp_path: Path, how: str, parallel: bool
+) -> None:
+    marker = tmp_path / "waiting"
+    env = env_for(suffix, DBSETUP_WAIT_FILE=str(marker))
+    args = ["--parallel", "2"] if parallel else []
+    process = _start(project, backend, env, *args, "shop.tests")
+    try:
+        _wait_for(marker, process)
+        if how == "sigterm":
+            process.send_signal(signal.SIGTERM)
+        else:
+            # A terminal sends SIGINT to the whole process group; the second one interrupts.
+            for _ in range(2):
+                os.killpg(process.pid, signal.SIGINT)
+                time.sleep(0.5)
+        _, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode != 0, err
+    if how == "sigterm":
+        assert process.returncode == 128 + signal.SIGTERM, err
+        assert "Terminated (SIGTERM): stopping and cleaning up." in err
+    assert leftovers(project, backend, suffix) == [], err
+
+
+def test_db_suffix_keeps_concurrent_runs_apart(project: Path, backend: str, suffix: str) -> None:
+    env = env_for(suffix)
+    first = _start(project, backend, env, "-v", "2", "--db-suffix", "jobA", "shop.tests")
+    second = _start(
+        project, backend, {**env, "TESTKIT_DB_SUFFIX": "jobB"}, "-v", "2", "shop.tests"
+    )
+    results = [process.communicate(timeout=RUN_TIMEOUT) for process in (first, second)]
+    for process, (_, err) in zip((first, second), results, strict=True):
+        assert process.returncode == 0, err
+    if backend == "sqlite":
+        names = ("test_default_jobA.sqlite3", "test_default_jobB.sqlite3")
+    else:
+        names = (f"test_dbsetup_default{suffix}_jobA", f"test_dbsetup_default{suffix}_jobB")
+    for name, (_, err) in zip(names, results, strict=True):
+        assert f"Creating test database for alias 'default' ('{name}'" in err.replace(
+            str(project) + os.sep, ""
+        ), err
+    assert leftovers(project, backend, suffix) == []
+
+
+def test_bad_db_suffix_stops_before_anything_is_created(
+    project: Path, backend: str, suffix: str
+) -> None:
+    run = run_tests(project, "--db-suffix", "job-1", backend=backend, env=env_for(suffix))
+    assert run.returncode == 1, run.describe()
+    assert run.stderr.strip().splitlines() == [
+        "ConfigurationError: --db-suffix = 'job-1' cannot be part of a database name; use up "
+        "to 40 letters, digits and underscores (for example a CI job id)."
+    ]
+    assert leftovers(project, backend, suffix) == []
