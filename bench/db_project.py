@@ -115,7 +115,9 @@ def _initial_models(label: str) -> list[_Model]:
             "Entry",
             {
                 "record": f'models.ForeignKey(on_delete=models.CASCADE, to="{label}.record")',
-                "tag": f'models.ForeignKey(null=True, on_delete=models.SET_NULL, to="{label}.tag")',
+                "tag": (
+                    f'models.ForeignKey(null=True, on_delete=models.SET_NULL, to="{label}.tag")'
+                ),
                 "note": "models.TextField(blank=True)",
             },
         ),
