@@ -187,3 +187,58 @@ def test_plans_respect_every_rule(
             root = plan.mirrors.get(dependency, dependency)
             if root != alias:
                 assert position[root] < position[alias]
+                # ... and the plan says so, so that concurrent builders wait for it.
+                assert root in plan.requires[alias]
+    # Whatever runs at the same time has no dependency path between the two aliases.
+    for alias in plan.create:
+        assert all(position[dependency] < position[alias] for dependency in plan.requires[alias])
+
+
+def test_requires_lets_independent_chains_build_at_once() -> None:
+    databases = {
+        "default": db("shop"),
+        "reports": db("reports", DEPENDENCIES=["default"]),
+        "archive": db("archive", DEPENDENCIES=[]),
+        "search": db("search", DEPENDENCIES=["archive"]),
+    }
+    plan = plan_databases(databases, set(databases))
+    assert plan.requires == {
+        "default": (),
+        "reports": ("default",),
+        "archive": (),
+        "search": ("archive",),
+    }
+
+
+def test_test_names_carry_the_suffix() -> None:
+    sqlite = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": "/srv/app.sqlite3",
+        "TEST": {"NAME": "/tmp/test_app.sqlite3"},
+    }
+    memory = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/m.sqlite3", "TEST": {}}
+    databases = {"default": db("shop"), "files": sqlite, "memory": memory}
+    plan = plan_databases(databases, set(databases), suffix="ci42")
+    assert plan.test_names == {
+        "default": "test_shop_ci42",
+        "files": "/tmp/test_app_ci42.sqlite3",
+        "memory": None,
+    }
+    assert plan_databases(databases, {"default"}).test_names == {"default": "test_shop"}
+
+
+def test_suffix_that_makes_a_server_name_too_long_is_refused() -> None:
+    databases = {"default": db("s" * 40)}
+    with pytest.raises(ConfigurationError) as error:
+        plan_databases(databases, {"default"}, suffix="x" * 20)
+    assert str(error.value) == (
+        f"The test database name 'test_{'s' * 40}_{'x' * 20}' (with DB_SUFFIX '{'x' * 20}') is "
+        "longer than 60 characters, which servers cut short; use a shorter --db-suffix / "
+        "TESTKIT_DB_SUFFIX."
+    )
+
+
+def test_suffixed_name_equal_to_a_real_name_is_refused() -> None:
+    databases = {"default": db("shop"), "other": db("test_shop_ci")}
+    with pytest.raises(ConfigurationError, match="the real database of 'other'"):
+        plan_databases(databases, {"default"}, suffix="ci")
