@@ -355,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
         status = 1
+    except KeyboardInterrupt:
+        print("BENCHMARK INTERRUPTED", file=sys.stderr)
+        status = 130
     finally:
         leftovers = server.ours()
         if leftovers:
