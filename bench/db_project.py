@@ -130,13 +130,13 @@ def _step(history: _History, number: int) -> tuple[str, list[str], str]:
     kind = STEP_KINDS[(number - 2) % len(STEP_KINDS)]
     names = list(history.models)
     if kind == "alter_field" and history.unaltered:
-        model, name = history.unaltered.pop(0)
-        code = ALTERED_FIELDS[history.models[model].fields[name]]
-        history.models[model].fields[name] = code
+        owner, name = history.unaltered.pop(0)
+        code = ALTERED_FIELDS[history.models[owner].fields[name]]
+        history.models[owner].fields[name] = code
         operation = (
-            f'migrations.AlterField(model_name="{model.lower()}", name="{name}", field={code})'
+            f'migrations.AlterField(model_name="{owner.lower()}", name="{name}", field={code})'
         )
-        return f"{number:04d}_alter_{model.lower()}_{name}", [operation], ""
+        return f"{number:04d}_alter_{owner.lower()}_{name}", [operation], ""
     if kind == "add_index":
         model = history.models[names[number % len(names)]]
         indexed = [list(model.fields)[-1]]

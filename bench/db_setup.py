@@ -148,6 +148,18 @@ class PhaseResult:
         return ratios(self.setup, self.phase.baseline.name)[self.phase.candidate.name]
 
 
+def source_revision() -> str:
+    """The commit of django_testkit being measured, and whether it has local changes."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + local changes" if git("status", "--porcelain", "django_testkit") else "")
+
+
 def kept_names(command: Command) -> set[str]:
     return {f"{command.env[PREFIX_ENV]}{alias}" for alias in ALIASES}
 
@@ -338,13 +350,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-db-setup-"))
     results: list[PhaseResult] = []
     status = 0
+    revision = source_revision()
     try:
         project = generate_project(workdir / "project", args.migrations)
         phases = make_phases(project, prefix, pg_env)
         print(
             f"{len(ALIASES)} PostgreSQL aliases, {args.migrations} migrations per app, "
             f"{total_tests()} tests; {config.warmup} warm-up + {config.repeat} interleaved "
-            f"runs per command; test databases {prefix}*; python {sys.executable}",
+            f"runs per command; test databases {prefix}*; python {sys.executable}; "
+            f"django_testkit {revision}",
             flush=True,
         )
         for key in args.phase or PHASES:
@@ -383,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = {
             "benchmark": "db_setup",
             "prefix": prefix,
+            "django_testkit_revision": revision,
             "aliases": {alias: list(deps) for alias, (_, deps) in ALIASES.items()},
             "migrations_per_app": args.migrations,
             "tests": total_tests(),

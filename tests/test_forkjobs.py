@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -80,10 +79,15 @@ def test_interrupting_the_parent_stops_the_children_and_reaps_them(
 ) -> None:
     monkeypatch.setattr(forkjobs, "INTERRUPT_GRACE_SECONDS", 5.0)
     events, on_event = _collect()
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        run_forked({"a": _job(30), "b": _job(30)}, {}, concurrency=2, on_event=on_event)
+    # An interval timer, not a thread: forking a multi-threaded process is unsafe.
+    previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_forked({"a": _job(30), "b": _job(30)}, {}, concurrency=2, on_event=on_event)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     children = {event[1] for _, event in events}
     assert len(children) == 2
     for pid in children:
