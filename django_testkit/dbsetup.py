@@ -55,6 +55,7 @@ class SetupOptions:
 class _Created:
     alias: str
     old_name: Any
+    test_name: Any
     kept: bool
     clones: list[str] = field(default_factory=list)
     clones_kept: bool = False
@@ -96,7 +97,7 @@ class TestDatabases:
             elif kind == "created":
                 _, alias, name, kept, old_name = event
                 if self._find(alias) is None:
-                    self.created.append(_Created(alias, old_name, kept))
+                    self.created.append(_Created(alias, old_name, name, kept))
                 if connections[alias].settings_dict["NAME"] != name:
                     # Built in a child process: make this process use it too.
                     connections[alias].close()
@@ -250,10 +251,13 @@ def teardown_test_databases(record: TestDatabases) -> None:
     """Destroy what setup created (keeping what ``--keepdb``/``--reuse-db`` keep)."""
     for alias, old_name in record.pointed.items():
         connections[alias].close()
-        connections[alias].settings_dict["NAME"] = old_name
+        # The settings dict, not connections[alias]: that may be lent to another alias.
+        connections.settings[alias]["NAME"] = old_name
     record.pointed.clear()
     failures = []
     for item in reversed(record.created):
+        # Destroy exactly the database this run recorded, whatever NAME says now.
+        connections[item.alias].settings_dict["NAME"] = item.test_name
         try:
             destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept)
             _destroy(item, record.verbosity)

@@ -122,6 +122,8 @@ class TestkitRunner(DiscoverRunner):
 
     def teardown_databases(self, old_config: Any, **kwargs: Any) -> None:
         """Destroy the test databases this run created (kept ones stay)."""
+        # An interrupted test may not have given its mirrors back.
+        self.mirror_sharing.stop()
         if isinstance(old_config, TestDatabases):
             teardown_test_databases(old_config)
         else:

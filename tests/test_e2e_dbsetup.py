@@ -247,3 +247,19 @@ def test_bad_db_suffix_stops_before_anything_is_created(
         "to 40 letters, digits and underscores (for example a CI job id)."
     ]
     assert leftovers(project, backend, suffix) == []
+
+
+def test_teardown_during_a_shared_mirror_destroys_only_test_databases(
+    project: Path, backend: str, suffix: str
+) -> None:
+    run = run_manage(
+        project, backend=backend, env=env_for(suffix), script="teardown_while_sharing.py"
+    )
+    assert run.returncode == 0, run.describe()
+    real = "dbsetup_{}" if backend != "sqlite" else str(project / "{}.sqlite3")
+    assert run.stdout.splitlines() == [
+        f"default {real.format('default')}",
+        f"replica {real.format('default')}",
+        f"other {real.format('other')}",
+    ]
+    assert leftovers(project, backend, suffix) == []
