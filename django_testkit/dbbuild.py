@@ -40,6 +40,8 @@ class BuildOptions:
     #: The schema fingerprint to reuse by, or "" when ``--reuse-db`` is off.
     fingerprint: str
     clones: int
+    #: The fingerprint found in the existing test database (None: none found).
+    stored: str | None = None
 
 
 @contextmanager
@@ -59,7 +61,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
     """Make ``alias``'s test database (named ``test_name``; None: in-memory) and clones."""
     connection = connections[alias]
     creation = connection.creation
-    stored = _read_fingerprint(alias, test_name) if options.fingerprint else None
+    stored = options.stored
     old_name = connection.settings_dict["NAME"]
     if options.fingerprint and stored == options.fingerprint:
         _use_existing(alias, test_name, options.verbosity)
@@ -114,7 +116,7 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
             kept = (
                 not primary_rebuilt
                 and bool(options.fingerprint)
-                and _read_fingerprint(alias, name) == options.fingerprint
+                and read_fingerprint(alias, name) == options.fingerprint
             )
             emit(("clone", alias, suffix, kept or options.keepdb or bool(options.fingerprint)))
             with _timed(emit, f"  Cloning '{alias}'"):
@@ -143,7 +145,7 @@ def _scratch_connection(alias: str, name: str) -> Any:
     return type(connection)({**connection.settings_dict, "NAME": name}, alias)
 
 
-def _read_fingerprint(alias: str, name: str | None) -> str | None:
+def read_fingerprint(alias: str, name: str | None) -> str | None:
     """The fingerprint stored in database ``name``; None if it or the table is missing."""
     if not name:
         return None

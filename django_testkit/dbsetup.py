@@ -23,7 +23,13 @@ from django.conf import settings
 from django.db import connections
 
 from django_testkit import forkjobs
-from django_testkit.dbbuild import BuildOptions, build, destroy_clones, is_server
+from django_testkit.dbbuild import (
+    BuildOptions,
+    build,
+    destroy_clones,
+    is_server,
+    read_fingerprint,
+)
 from django_testkit.dbplan import DatabasePlan
 from django_testkit.exceptions import TestkitError
 from django_testkit.fingerprint import schema_fingerprint
@@ -132,13 +138,17 @@ def setup_test_databases(
     try:
         _apply_test_names(plan, record)
         owners, shared = _share_databases(plan)
-        jobs = {alias: _job(alias, plan, options) for alias in owners}
+        builds = {alias: _build_options(alias, plan, options) for alias in owners}
+        jobs = {
+            alias: partial(build, alias, plan.test_names.get(alias), builds[alias])
+            for alias in owners
+        }
         requires = {
             alias: {shared.get(dep, dep) for dep in plan.requires.get(alias, ())}
             for alias in owners
         }
         on_event = partial(record.on_event, time_keeper)
-        if _concurrently(owners, plan, options):
+        if _concurrently(owners, plan, options, builds):
             connections.close_all()
             processes = options.processes or os.cpu_count() or 1
             forkjobs.run_forked(jobs, requires, processes, on_event)
@@ -182,24 +192,30 @@ def _apply_test_names(plan: DatabasePlan, record: TestDatabases) -> None:
             test["NAME"] = name
 
 
-def _job(alias: str, plan: DatabasePlan, options: SetupOptions) -> forkjobs.Job:
+def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> BuildOptions:
     test_name = plan.test_names.get(alias)
-    fingerprint = ""
+    fingerprint = stored = ""
     if options.reuse_db and test_name:
         fingerprint = schema_fingerprint(alias, connections[alias].settings_dict)
-    build_options = BuildOptions(
+        stored = read_fingerprint(alias, test_name) or ""
+    return BuildOptions(
         verbosity=options.verbosity,
         interactive=options.interactive,
         keepdb=options.keepdb,
         fingerprint=fingerprint,
         clones=options.clones,
+        stored=stored or None,
     )
-    return partial(build, alias, test_name, build_options)
 
 
-def _concurrently(owners: list[str], plan: DatabasePlan, options: SetupOptions) -> bool:
-    """Fork builders only on servers, and never where Django may need to ask a question."""
+def _concurrently(
+    owners: list[str], plan: DatabasePlan, options: SetupOptions, builds: dict[str, BuildOptions]
+) -> bool:
+    """Fork builders only on servers, only when there is migrating to do, and never where
+    Django may need to ask a question."""
     if len(owners) < 2 or not forkjobs.can_fork():
+        return False
+    if all(item.fingerprint and item.fingerprint == item.stored for item in builds.values()):
         return False
     if not all(is_server(alias) for alias in owners):
         return False

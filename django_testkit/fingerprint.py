@@ -12,6 +12,7 @@ options, and the Django version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -27,6 +28,20 @@ _NEUTRAL_TEST_KEYS = {"NAME", "MIRROR", "DEPENDENCIES", "SERIALIZE"}
 
 def schema_fingerprint(alias: str, settings_dict: Mapping[str, Any]) -> str:
     """The fingerprint of ``alias``'s test database schema, as 64 hex digits."""
+    digest = hashlib.sha256(project_fingerprint().encode())
+    test = settings_dict.get("TEST") or {}
+    alias_state = {
+        "alias": alias,
+        "engine": settings_dict.get("ENGINE"),
+        "test": {key: value for key, value in test.items() if key not in _NEUTRAL_TEST_KEYS},
+    }
+    digest.update(json.dumps(alias_state, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def project_fingerprint() -> str:
+    """The part every alias shares: files and settings; computed once per process."""
     import django
     from django.apps import apps
     from django.conf import settings
@@ -37,10 +52,6 @@ def schema_fingerprint(alias: str, settings_dict: Mapping[str, Any]) -> str:
         digest.update(f"{label}={json.dumps(value, sort_keys=True, default=str)}\n".encode())
 
     add("django", django.VERSION)
-    add("alias", alias)
-    add("engine", settings_dict.get("ENGINE"))
-    test = settings_dict.get("TEST") or {}
-    add("test", {key: value for key, value in test.items() if key not in _NEUTRAL_TEST_KEYS})
     add("installed_apps", [config.name for config in apps.get_app_configs()])
     add("migration_modules", getattr(settings, "MIGRATION_MODULES", {}))
     add("routers", [_router_name(router) for router in settings.DATABASE_ROUTERS])
