@@ -373,6 +373,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("BENCHMARK INTERRUPTED", file=sys.stderr)
         status = 130
     finally:
+        if source_revision() != revision:
+            server.oddities.append(
+                f"django_testkit changed during the run: {revision} -> {source_revision()}"
+            )
         leftovers = server.ours()
         if leftovers:
             server.drop(leftovers)
