@@ -16,7 +16,7 @@ that the parent always knows which databases exist and must be cleaned up:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,15 +98,34 @@ def _use_existing(alias: str, test_name: str | None, verbosity: int) -> None:
         connection.creation.log(
             f"Using existing test database for alias '{alias}' (schema unchanged)..."
         )
+    use_database(alias, test_name)
+
+
+def use_database(alias: str, name: Any) -> None:
+    """Make ``alias`` connect to database ``name`` from now on, in this process."""
+    connection = connections[alias]
     connection.close()
-    settings.DATABASES[alias]["NAME"] = test_name
-    connection.settings_dict["NAME"] = test_name
+    settings.DATABASES[alias]["NAME"] = name
+    connection.settings_dict["NAME"] = name
+
+
+def _each_clone(alias: str, suffixes: list[str], action: Callable[[str], None]) -> None:
+    """Call ``action`` for each clone suffix: at the same time on servers, where each
+    thread has its own connection; one after the other on SQLite, where copying a file
+    or an in-memory database is fastest that way."""
+    if not is_server(alias):
+        for suffix in suffixes:
+            action(suffix)
+        return
+    # PostgreSQL copies from the primary as a template: nobody may be connected to it.
+    connections[alias].close()
+    with ThreadPoolExecutor(max_workers=max(len(suffixes), 1)) as pool:
+        for future in [pool.submit(action, suffix) for suffix in suffixes]:
+            future.result()
 
 
 def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: bool) -> None:
     suffixes = [str(index) for index in range(1, options.clones + 1)]
-    if not suffixes:
-        return
     server = is_server(alias)
 
     def clone(suffix: str) -> None:
@@ -124,22 +143,15 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
                     suffix=suffix, verbosity=options.verbosity, keepdb=kept
                 )
         finally:
+            # SQLite's in-memory clone under spawn reads from the open connection.
             if server:
                 connection.close()
 
-    if not server:
-        # SQLite copies a file or an in-memory database; one after the other is fastest.
-        for suffix in suffixes:
-            clone(suffix)
-        return
-    # PostgreSQL copies from the primary as a template: nobody may be connected to it.
-    connections[alias].close()
-    with ThreadPoolExecutor(max_workers=len(suffixes)) as pool:
-        for future in [pool.submit(clone, suffix) for suffix in suffixes]:
-            future.result()
+    if suffixes:
+        _each_clone(alias, suffixes, clone)
 
 
-def _scratch_connection(alias: str, name: str) -> Any:
+def scratch_connection(alias: str, name: str) -> Any:
     """A separate connection to database ``name`` with ``alias``'s other settings."""
     connection = connections[alias]
     return type(connection)({**connection.settings_dict, "NAME": name}, alias)
@@ -151,7 +163,7 @@ def read_fingerprint(alias: str, name: str | None) -> str | None:
         return None
     if not is_server(alias) and not Path(name).exists():
         return None
-    scratch = _scratch_connection(alias, name)
+    scratch = scratch_connection(alias, name)
     try:
         with scratch.cursor() as cursor:
             cursor.execute(f"SELECT value FROM {scratch.ops.quote_name(STATE_TABLE)}")
@@ -184,9 +196,5 @@ def destroy_clones(alias: str, suffixes: list[str], verbosity: int, keep: bool) 
         finally:
             connection.close()
 
-    if not is_server(alias) or len(suffixes) < 2:
-        for suffix in suffixes:
-            destroy(suffix)
-        return
-    with ThreadPoolExecutor(max_workers=len(suffixes)) as pool:
-        list(pool.map(destroy, suffixes))
+    if suffixes:
+        _each_clone(alias, suffixes, destroy)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
 
 from django_testkit import forkjobs
@@ -29,6 +28,8 @@ from django_testkit.dbbuild import (
     destroy_clones,
     is_server,
     read_fingerprint,
+    scratch_connection,
+    use_database,
 )
 from django_testkit.dbplan import DatabasePlan
 from django_testkit.exceptions import TestkitError
@@ -106,9 +107,7 @@ class TestDatabases:
                     self.created.append(_Created(alias, old_name, name, kept))
                 if connections[alias].settings_dict["NAME"] != name:
                     # Built in a child process: make this process use it too.
-                    connections[alias].close()
-                    settings.DATABASES[alias]["NAME"] = name
-                    connections[alias].settings_dict["NAME"] = name
+                    use_database(alias, name)
             elif kind == "clone":
                 _, alias, suffix, kept = event
                 item = self._find(alias)
@@ -194,17 +193,17 @@ def _apply_test_names(plan: DatabasePlan, record: TestDatabases) -> None:
 
 def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> BuildOptions:
     test_name = plan.test_names.get(alias)
-    fingerprint = stored = ""
+    fingerprint, stored = "", None
     if options.reuse_db and test_name:
         fingerprint = schema_fingerprint(alias, connections[alias].settings_dict)
-        stored = read_fingerprint(alias, test_name) or ""
+        stored = read_fingerprint(alias, test_name)
     return BuildOptions(
         verbosity=options.verbosity,
         interactive=options.interactive,
         keepdb=options.keepdb,
         fingerprint=fingerprint,
         clones=options.clones,
-        stored=stored or None,
+        stored=stored,
     )
 
 
@@ -227,8 +226,7 @@ def _concurrently(
 def _exists(alias: str, name: str | None) -> bool:
     if not name:
         return False
-    connection = connections[alias]
-    scratch = type(connection)({**connection.settings_dict, "NAME": name}, alias)
+    scratch = scratch_connection(alias, name)
     try:
         scratch.ensure_connection()
         return True
@@ -273,7 +271,7 @@ def teardown_test_databases(record: TestDatabases) -> None:
     failures = []
     for item in reversed(record.created):
         # Destroy exactly the database this run recorded, whatever NAME says now.
-        connections[item.alias].settings_dict["NAME"] = item.test_name
+        use_database(item.alias, item.test_name)
         try:
             destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept)
             _destroy(item, record.verbosity)
