@@ -9,11 +9,14 @@ reached fails the tests instead of skipping them.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.projects import EDGE_PROJECT, EXAMPLE_PROJECT, copy_project
+from tests.support.projects import DBSETUP_PROJECT, EDGE_PROJECT, EXAMPLE_PROJECT, copy_project
+from tests.support.servers import drop_databases, server_databases
 
 # The fixture projects hold Django tests, run through manage.py, never by pytest.
 collect_ignore = ["fixtures"]
@@ -81,3 +84,17 @@ def edge_project(tmp_path: Path) -> Path:
 @pytest.fixture
 def example_project(tmp_path: Path) -> Path:
     return copy_project(EXAMPLE_PROJECT, tmp_path / "example_project")
+
+
+@pytest.fixture
+def dbsetup_project(tmp_path: Path) -> Path:
+    return copy_project(DBSETUP_PROJECT, tmp_path / "dbsetup")
+
+
+@pytest.fixture
+def db_suffix(backend: str) -> Iterator[str]:
+    """A test-database name suffix of this test only; its server databases are dropped after."""
+    value = f"_t{uuid.uuid4().hex[:10]}"
+    yield value
+    if backend != "sqlite":
+        drop_databases(backend, server_databases(backend, value))

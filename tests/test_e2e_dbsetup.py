@@ -12,48 +12,33 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.projects import (
     DISCOVER,
-    REPO,
     RUN_TIMEOUT,
-    copy_project,
     manage_environment,
     run_manage,
     run_tests,
 )
-from tests.support.servers import create_database, drop_databases, server_databases
+from tests.support.servers import create_database, leftover_databases
 
-SETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
 MIRROR_IN_TESTCASE = (
     "shop.tests.test_mirror.MirrorInTestCaseTests.test_replica_reads_what_default_wrote"
 )
 
 
+# Short names for the shared fixtures, used by every test below.
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return copy_project(SETUP_PROJECT, tmp_path / "dbsetup")
+def project(dbsetup_project: Path) -> Path:
+    return dbsetup_project
 
 
 @pytest.fixture
-def suffix(backend: str) -> Iterator[str]:
-    """A database-name suffix of this test only; its databases are dropped afterwards."""
-    value = f"_t{uuid.uuid4().hex[:10]}"
-    yield value
-    if backend != "sqlite":
-        drop_databases(backend, server_databases(backend, value))
-
-
-def leftovers(project: Path, backend: str, suffix: str) -> list[str]:
-    """Test databases (server) or database files (SQLite) that still exist."""
-    if backend == "sqlite":
-        return sorted(path.name for path in project.glob("*.sqlite3"))
-    return server_databases(backend, suffix)
+def suffix(db_suffix: str) -> str:
+    return db_suffix
 
 
 def env_for(suffix: str, **extra: str) -> dict[str, str]:
@@ -84,7 +69,7 @@ def test_mirror_reads_see_primary_writes_inside_testcase(
         assert [block.desc.split(" ")[0] for block in separate.outcomes.blocks] == [
             "test_replica_reads_what_default_wrote"
         ]
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []
 
 
 def test_mirror_in_parallel_workers_reads_the_workers_clone(
@@ -99,7 +84,7 @@ def test_mirror_in_parallel_workers_reads_the_workers_clone(
         run = run_tests(project, "--parallel", "2", *labels, backend=backend, env=env)
         assert run.returncode == 0, run.describe()
         assert run.outcomes.ran == 2
-        assert leftovers(project, backend, suffix) == []
+        assert leftover_databases(project, backend, suffix) == []
 
 
 def _trace(trace_dir: Path, alias: str) -> tuple[int, float, float]:
@@ -123,7 +108,7 @@ def test_independent_aliases_are_built_at_the_same_time_on_servers(
     else:
         assert default_pid != other_pid
         assert overlap
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []
 
 
 def test_failed_setup_destroys_every_database_it_created(
@@ -138,7 +123,7 @@ def test_failed_setup_destroys_every_database_it_created(
         "has been destroyed."
     )
     assert "Traceback" in run.stderr  # the migration's own traceback is shown above it
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []
 
 
 def test_teardown_never_drops_a_database_it_did_not_create(
@@ -162,7 +147,7 @@ def test_teardown_never_drops_a_database_it_did_not_create(
     assert run.returncode == 1, run.describe()
     assert "Type 'yes' if you would like to try deleting the test database" in run.stdout
     assert "Tests cancelled." in run.stderr + run.stdout
-    assert leftovers(project, backend, suffix) == expected
+    assert leftover_databases(project, backend, suffix) == expected
 
 
 def _start(project: Path, backend: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -214,7 +199,7 @@ def test_interrupted_run_leaves_nothing_behind(
     if how == "sigterm":
         assert process.returncode == 128 + signal.SIGTERM, err
         assert "Terminated (SIGTERM): stopping and cleaning up." in err
-    assert leftovers(project, backend, suffix) == [], err
+    assert leftover_databases(project, backend, suffix) == [], err
 
 
 def test_db_suffix_keeps_concurrent_runs_apart(project: Path, backend: str, suffix: str) -> None:
@@ -234,7 +219,7 @@ def test_db_suffix_keeps_concurrent_runs_apart(project: Path, backend: str, suff
         assert f"Creating test database for alias 'default' ('{name}'" in err.replace(
             str(project) + os.sep, ""
         ), err
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []
 
 
 def test_bad_db_suffix_stops_before_anything_is_created(
@@ -246,7 +231,7 @@ def test_bad_db_suffix_stops_before_anything_is_created(
         "ConfigurationError: --db-suffix = 'job-1' cannot be part of a database name; use up "
         "to 40 letters, digits and underscores (for example a CI job id)."
     ]
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []
 
 
 def test_teardown_during_a_shared_mirror_destroys_only_test_databases(
@@ -262,4 +247,4 @@ def test_teardown_during_a_shared_mirror_destroys_only_test_databases(
         f"replica {real.format('default')}",
         f"other {real.format('other')}",
     ]
-    assert leftovers(project, backend, suffix) == []
+    assert leftover_databases(project, backend, suffix) == []

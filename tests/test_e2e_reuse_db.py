@@ -5,16 +5,11 @@ including by switching git branch."""
 from __future__ import annotations
 
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.support.projects import Run, run_tests
+from tests.support.servers import leftover_databases
 
-from tests.support.projects import REPO, Run, copy_project, run_tests
-from tests.support.servers import drop_databases, server_databases
-
-SETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
 LABELS = (
     "shop.tests.test_mirror.MirrorInTransactionTestCaseTests",
     "shop.tests.test_mirror.OtherAliasTests",
@@ -41,19 +36,6 @@ class PriceTests(TransactionTestCase):
             Item.objects.using(alias).create(name="priced", price=5)
             self.assertEqual(Item.objects.using(alias).get().price, 5)
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return copy_project(SETUP_PROJECT, tmp_path / "dbsetup")
-
-
-@pytest.fixture
-def suffix(backend: str) -> Iterator[str]:
-    value = f"_r{uuid.uuid4().hex[:10]}"
-    yield value
-    if backend != "sqlite":
-        drop_databases(backend, server_databases(backend, value))
 
 
 def _reuse(project: Path, backend: str, suffix: str, *labels: str) -> Run:
@@ -98,15 +80,10 @@ def _git(project: Path, *args: str) -> None:
     )
 
 
-def _kept(project: Path, backend: str, suffix: str) -> list[str]:
-    if backend == "sqlite":
-        return sorted(path.name for path in project.glob("*.sqlite3"))
-    return server_databases(backend, suffix)
-
-
 def test_reuse_db_reuses_until_the_schema_changes(
-    project: Path, backend: str, suffix: str
+    dbsetup_project: Path, backend: str, db_suffix: str
 ) -> None:
+    project, suffix = dbsetup_project, db_suffix
     first = _reuse(project, backend, suffix, *LABELS)
     assert [line.split("'")[1] for line in _lines(first, "Creating test database")] == [
         "default",
@@ -152,4 +129,4 @@ def test_reuse_db_reuses_until_the_schema_changes(
             for alias in ("default", "other")
             for clone in ("", "_1", "_2")
         ]
-    assert _kept(project, backend, suffix) == sorted(expected)
+    assert leftover_databases(project, backend, suffix) == sorted(expected)

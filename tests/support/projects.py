@@ -15,6 +15,7 @@ from tests.support.outcomes import Outcomes, normalise, parse
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PROJECT = REPO / "example_project"
 EDGE_PROJECT = REPO / "tests" / "fixtures" / "edgecases"
+DBSETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
 
 DISCOVER = "django.test.runner.DiscoverRunner"
 TESTKIT = "django_testkit.TestkitRunner"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 def server_databases(backend: str, fragment: str) -> list[str]:
@@ -26,6 +27,13 @@ def server_databases(backend: str, fragment: str) -> list[str]:
     else:
         raise ValueError(f"not a server backend: {backend!r}")
     return sorted(str(row[0]) for row in rows if fragment in str(row[0]))
+
+
+def leftover_databases(project: Path, backend: str, suffix: str) -> list[str]:
+    """Test databases with ``suffix`` on the server, or database files in a SQLite project."""
+    if backend == "sqlite":
+        return sorted(path.name for path in project.glob("*.sqlite3"))
+    return server_databases(backend, suffix)
 
 
 def create_database(backend: str, name: str) -> None:
