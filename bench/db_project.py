@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from project_templates import MANAGE_PY, PROJECT_PACKAGE
-from projectgen import DEFAULT_CONTRIB_APPS, DEFAULT_RUNNER, RUNNER_ENV
+from projectgen import DEFAULT_CONTRIB_APPS, DEFAULT_RUNNER, RUNNER_ENV, write_project
 
 PREFIX_ENV = "BENCH_DB_PREFIX"
 HOST_ENV = "BENCH_PG_HOST"
@@ -344,15 +344,7 @@ def render_project(migrations: int = DEFAULT_MIGRATIONS) -> dict[str, str]:
 
 def generate_project(dest: Path, migrations: int = DEFAULT_MIGRATIONS) -> Path:
     """Write the project into ``dest`` (absent or empty); return ``dest``."""
-    dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise FileExistsError(f"refusing to generate into non-empty directory {dest}")
-    for relative, text in render_project(migrations).items():
-        path = dest / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    (dest / "manage.py").chmod(0o755)
-    return dest
+    return write_project(render_project(migrations), dest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

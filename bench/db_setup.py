@@ -35,7 +35,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +58,9 @@ from timing import (
     Command,
     CommandResult,
     TimingConfig,
-    _kill_group,
     _tail,
     add_timing_arguments,
+    capture,
     config_from_args,
     format_table,
     ratios,
@@ -176,34 +175,12 @@ def run_measured(
 
     ``expect`` (default: the command's ``expect_output``) must all appear in its output.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(command.argv),
-        cwd=command.cwd,
-        env={**os.environ, **command.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # so that a timeout or Ctrl-C can kill its workers too
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        stdout, stderr = proc.communicate()
-        raise BenchmarkError(
-            f"command {command.name!r} timed out after {timeout:g}s\n"
-            f"--- tail of its stderr ---\n{_tail(stderr)}"
-        ) from None
-    except BaseException:
-        _kill_group(proc)
-        proc.wait()
-        raise
-    wall = time.perf_counter() - start
+    run = capture(command, timeout)
+    stdout, stderr, wall = run.stdout, run.stderr, run.wall
     output = stdout + stderr
     wanted = command.expect_output if expect is None else expect
     setups = SETUP_LINE.findall(stderr)
-    problems = [f"exited with status {proc.returncode}"] if proc.returncode else []
+    problems = [f"exited with status {run.returncode}"] if run.returncode else []
     problems += [f"did not print {text!r}" for text in wanted if text not in output]
     problems += [f"printed {text!r}" for text in FORBIDDEN_OUTPUT if text in output]
     if len(setups) != 1:

@@ -191,10 +191,15 @@ def render_project(shape: SuiteShape) -> dict[str, str]:
 
 def generate_project(shape: SuiteShape, dest: Path) -> Path:
     """Write the project for ``shape`` into ``dest`` (absent or empty); return ``dest``."""
+    return write_project(render_project(shape), dest)
+
+
+def write_project(files: dict[str, str], dest: Path) -> Path:
+    """Write rendered project ``files`` into ``dest`` (absent or empty); return ``dest``."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise FileExistsError(f"refusing to generate into non-empty directory {dest}")
-    for relative, text in render_project(shape).items():
+    for relative, text in files.items():
         path = dest / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

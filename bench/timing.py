@@ -88,18 +88,31 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         pass
 
 
-def run_once(command: Command, timeout: float) -> float:
-    """Run ``command`` once; return its wall time in seconds or raise BenchmarkError."""
-    env = {**os.environ, **command.env}
+@dataclass(frozen=True)
+class Captured:
+    """What one run of a command did: exit status, output and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall: float
+
+
+def capture(command: Command, timeout: float) -> Captured:
+    """Run ``command`` once in its own session and capture its output.
+
+    A timeout or an interruption (Ctrl-C) kills the whole process group, worker
+    processes included; a timeout raises BenchmarkError.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(command.argv),
         cwd=command.cwd,
-        env=env,
+        env={**os.environ, **command.env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # lets a timeout kill worker processes too
+        start_new_session=True,
     )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -110,11 +123,21 @@ def run_once(command: Command, timeout: float) -> float:
             f"command {command.name!r} timed out after {timeout:g}s\n"
             f"--- tail of its stderr ---\n{_tail(stderr)}"
         ) from None
-    elapsed = time.perf_counter() - start
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return Captured(proc.returncode, stdout, stderr, time.perf_counter() - start)
+
+
+def run_once(command: Command, timeout: float) -> float:
+    """Run ``command`` once; return its wall time in seconds or raise BenchmarkError."""
+    run = capture(command, timeout)
+    stdout, stderr = run.stdout, run.stderr
     problems: list[str] = []
-    if proc.returncode != command.expect_returncode:
+    if run.returncode != command.expect_returncode:
         problems.append(
-            f"exited with status {proc.returncode}, expected {command.expect_returncode}"
+            f"exited with status {run.returncode}, expected {command.expect_returncode}"
         )
     output = stdout + stderr
     problems.extend(
@@ -127,7 +150,7 @@ def run_once(command: Command, timeout: float) -> float:
             f"--- tail of its stdout ---\n{_tail(stdout, 10)}\n"
             f"--- tail of its stderr ---\n{_tail(stderr)}"
         )
-    return elapsed
+    return run.wall
 
 
 def round_order(commands: Sequence[Command], round_index: int, rotate: bool) -> list[Command]:
