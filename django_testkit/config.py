@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import PurePath
 from typing import Any
 
 from django_testkit.exceptions import ConfigurationError
@@ -35,6 +36,14 @@ class TestkitConfig:
     mirrors_see_primary_writes: bool = True
     #: How many test databases may be created at once on a server (0: one per CPU).
     setup_processes: int = 0
+    #: Seconds a test may run in a parallel worker before it is stopped (0: no limit).
+    timeout: float = 0.0
+    #: Dispatch order of parallel units: "duration" (longest first) or "discovery".
+    schedule: str = "duration"
+    #: multiprocessing start method of workers ("": multiprocessing's default).
+    start_method: str = ""
+    #: The durations store ("": .testkit/durations.json in the project directory).
+    durations_file: str = ""
 
 
 def _where(key: str, source: str) -> str:
@@ -76,11 +85,50 @@ def _count(key: str, value: object, source: str) -> int:
     return int(text)
 
 
+def _seconds(key: str, value: object, source: str) -> float:
+    try:
+        seconds = float(str(value).strip()) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ConfigurationError(
+            f"{_where(key, source)} = {value!r} is not a number of seconds; use a positive "
+            "number such as 60, or 0 for no limit."
+        )
+    return seconds
+
+
+def _choice(choices: tuple[str, ...], what: str) -> Callable[[str, object, str], str]:
+    def parse(key: str, value: object, source: str) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ConfigurationError(
+                f"{_where(key, source)} = {value!r} is not {what}; use one of "
+                f"{', '.join(repr(choice) for choice in choices)}."
+            )
+        return text
+
+    return parse
+
+
+def _path(key: str, value: object, source: str) -> str:
+    if not isinstance(value, str | PurePath):
+        raise ConfigurationError(
+            f"{_where(key, source)} = {value!r} is not a path; use a file path such as "
+            "'.testkit/durations.json'."
+        )
+    return str(value)
+
+
 _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
     "db_suffix": _suffix,
     "reuse_db": _boolean,
     "mirrors_see_primary_writes": _boolean,
     "setup_processes": _count,
+    "timeout": _seconds,
+    "schedule": _choice(("duration", "discovery"), "a schedule"),
+    "start_method": _choice(("fork", "spawn", "forkserver"), "a multiprocessing start method"),
+    "durations_file": _path,
 }
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -42,6 +42,7 @@ class BuildOptions:
     clones: int
     #: The fingerprint found in the existing test database (None: none found).
     stored: str | None = None
+    start_method: str = "fork"
 
 
 @contextmanager
@@ -127,6 +128,13 @@ def _each_clone(alias: str, suffixes: list[str], action: Callable[[str], None]) 
 def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: bool) -> None:
     suffixes = [str(index) for index in range(1, options.clones + 1)]
     server = is_server(alias)
+    connection = connections[alias]
+    in_memory = not server and cast(Any, connection.creation).is_in_memory_db(
+        connection.settings_dict["NAME"]
+    )
+    if in_memory and options.start_method != "fork":
+        # Workers load a snapshot of it instead (see workerdb).
+        return
 
     def clone(suffix: str) -> None:
         connection = connections[alias]

@@ -56,6 +56,8 @@ class SetupOptions:
     debug_sql: bool = False
     #: Databases built at once on servers (0: one per CPU).
     processes: int = 0
+    #: How workers will start; in-memory SQLite is cloned by fork alone.
+    start_method: str = "fork"
 
 
 @dataclass
@@ -81,6 +83,8 @@ class TestDatabases:
     created: list[_Created] = field(default_factory=list)
     #: Aliases pointed at another alias's test database, with their old NAME.
     pointed: dict[str, Any] = field(default_factory=dict)
+    #: Pointed alias -> the alias whose test database it uses (what workers repeat).
+    targets: dict[str, str] = field(default_factory=dict)
     #: Aliases whose TEST NAME was changed (``--db-suffix``), with the old value.
     renamed: dict[str, Any] = field(default_factory=dict)
     verbosity: int = 1
@@ -155,6 +159,7 @@ def setup_test_databases(
             forkjobs.run_in_process(jobs, owners, on_event)
         for alias, primary in [*shared.items(), *plan.mirrors.items()]:
             record.pointed[alias] = connections[alias].settings_dict["NAME"]
+            record.targets[alias] = primary
             connections[alias].close()
             connections[alias].creation.set_as_test_mirror(connections[primary].settings_dict)
         _serialize(owners, options.serialized_aliases)
@@ -204,6 +209,7 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
         fingerprint=fingerprint,
         clones=options.clones,
         stored=stored,
+        start_method=options.start_method,
     )
 
 

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -59,3 +59,31 @@ def sigterm_raises() -> Iterator[None]:
         raise SystemExit(TERMINATED_EXIT_STATUS) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signals_call(on_signal: Callable[[bool], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM call ``on_signal(now)`` (now: SIGTERM) instead of raising.
+
+    The parallel pool decides itself what an interrupt means: a handler only
+    records it, and the pool acts between two events, never halfway through one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def on_int(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == owner:
+            on_signal(False)
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == owner:
+            on_signal(True)
+
+    previous = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import unittest
 from argparse import ArgumentParser
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.test.runner import DiscoverRunner, get_max_test_processes
+from django.test.runner import DiscoverRunner
 
 from django_testkit.config import load_config
 from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
@@ -23,19 +24,27 @@ from django_testkit.dbsetup import (
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.interrupts import sigterm_raises
 from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
+from django_testkit.parallel import (
+    add_parallel_arguments,
+    max_workers,
+    pool_context,
+    report_pool,
+    runner_kwargs_for_workers,
+)
+from django_testkit.pool import PoolSuite
+from django_testkit.replay import with_replay
 
 
 def resolve_parallel(value: object) -> int:
     """Turn a ``parallel`` argument into a worker count, as ``manage.py test`` does.
 
     ``"auto"`` means :func:`django.test.runner.get_max_test_processes`
-    (``DJANGO_TEST_PROCESSES`` or the CPU count). The ``test`` command resolves
-    ``"auto"`` itself; scripts that build the runner directly get the same result.
+    (``DJANGO_TEST_PROCESSES`` or the CPU count), whatever the start method.
     """
     if value is None:
         return 0
     if value == "auto":
-        return get_max_test_processes()
+        return max_workers()
     count = None
     if isinstance(value, int) and not isinstance(value, bool):
         count = value
@@ -59,19 +68,36 @@ class TestkitRunner(DiscoverRunner):
 
     # Keep pytest from collecting the runner class when it is imported in tests.
     __test__ = False
+    parallel_test_suite = PoolSuite  # type: ignore[assignment]
 
     def __init__(
-        self, *args: Any, reuse_db: bool | None = None, db_suffix: str | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        reuse_db: bool | None = None,
+        db_suffix: str | None = None,
+        timeout: float | None = None,
+        schedule: str | None = None,
+        start_method: str | None = None,
+        durations_file: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        cli = {
+            "reuse_db": reuse_db or None,
+            "db_suffix": db_suffix,
+            "timeout": timeout,
+            "schedule": schedule,
+            "start_method": start_method,
+            "durations_file": durations_file,
+        }
+        self.worker_kwargs = runner_kwargs_for_workers(args, {**kwargs, **cli})
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
-        self.config = load_config(
-            getattr(settings, "TESTKIT", None),
-            os.environ,
-            {"reuse_db": reuse_db or None, "db_suffix": db_suffix},
-        )
+        self.config = load_config(getattr(settings, "TESTKIT", None), os.environ, cli)
+        self.start_method = self.config.start_method or multiprocessing.get_start_method()
         self.mirror_sharing = MirrorSharing({})
+        self.databases: Any = None
+        self.whole_suite = False
 
     @classmethod
     def add_arguments(cls, parser: ArgumentParser) -> None:
@@ -90,6 +116,13 @@ class TestkitRunner(DiscoverRunner):
             help="Append _SUFFIX to every test database name, so that runs sharing a "
             "server do not collide (also TESTKIT_DB_SUFFIX).",
         )
+        add_parallel_arguments(parser)
+
+    def build_suite(self, test_labels: Any = None, **kwargs: Any) -> Any:
+        self.whole_suite = not test_labels and not (
+            self.tags or self.exclude_tags or self.test_name_patterns
+        )
+        return super().build_suite(test_labels, **kwargs)
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
         with sigterm_raises():
@@ -114,10 +147,12 @@ class TestkitRunner(DiscoverRunner):
             serialized_aliases=None if serialized is None else frozenset(serialized),
             debug_sql=self.debug_sql,
             processes=self.config.setup_processes,
+            start_method=self.start_method,
         )
         databases = setup_test_databases(plan, options, self.time_keeper)
         if self.config.mirrors_see_primary_writes:
             self.mirror_sharing = MirrorSharing(plan.mirrors)
+        self.databases = databases
         return databases
 
     def teardown_databases(self, old_config: Any, **kwargs: Any) -> None:
@@ -131,14 +166,28 @@ class TestkitRunner(DiscoverRunner):
 
     def get_test_runner_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_test_runner_kwargs()
-        if self.mirror_sharing.mirrors:
-            base: type = (
-                kwargs.get("resultclass")
-                or getattr(self.test_runner, "resultclass", None)
-                or unittest.TextTestResult
-            )
+        base: type = (
+            kwargs.get("resultclass")
+            or getattr(self.test_runner, "resultclass", None)
+            or unittest.TextTestResult
+        )
+        if self.parallel > 1:
+            # Workers run the tests (and share mirrors); this process replays them.
+            kwargs["resultclass"] = with_replay(base)
+        elif self.mirror_sharing.mirrors:
             kwargs["resultclass"] = with_mirror_sharing(base, self.mirror_sharing)
         return kwargs
+
+    def run_suite(self, suite: Any, **kwargs: Any) -> Any:
+        if isinstance(suite, PoolSuite):
+            suite.prepare(pool_context(self))
+        return super().run_suite(suite, **kwargs)
+
+    def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
+        failed: int = super().suite_result(suite, result, **kwargs)
+        if isinstance(suite, PoolSuite):
+            failed += report_pool(self, suite)
+        return failed
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""

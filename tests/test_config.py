@@ -40,7 +40,8 @@ def test_config_travels_to_workers() -> None:
             {},
             {},
             "settings.TESTKIT has an unknown key 'REUSEDB'; the known keys are DB_SUFFIX, "
-            "REUSE_DB, MIRRORS_SEE_PRIMARY_WRITES, SETUP_PROCESSES.",
+            "REUSE_DB, MIRRORS_SEE_PRIMARY_WRITES, SETUP_PROCESSES, TIMEOUT, SCHEDULE, "
+            "START_METHOD, DURATIONS_FILE.",
         ),
         (
             ["REUSE_DB"],
@@ -69,6 +70,26 @@ def test_config_travels_to_workers() -> None:
             {"db_suffix": "x" * 41},
             f"--db-suffix = '{'x' * 41}' cannot be part of a database name; use up to 40 "
             "letters, digits and underscores (for example a CI job id).",
+        ),
+        (
+            {"TIMEOUT": "soon"},
+            {},
+            {},
+            "settings.TESTKIT['TIMEOUT'] = 'soon' is not a number of seconds; use a positive "
+            "number such as 60, or 0 for no limit.",
+        ),
+        (
+            {},
+            {"TESTKIT_START_METHOD": "thread"},
+            {},
+            "the TESTKIT_START_METHOD environment variable = 'thread' is not a multiprocessing "
+            "start method; use one of 'fork', 'spawn', 'forkserver'.",
+        ),
+        (
+            {},
+            {},
+            {"schedule": "fastest"},
+            "--schedule = 'fastest' is not a schedule; use one of 'duration', 'discovery'.",
         ),
         (
             {"SETUP_PROCESSES": -2},

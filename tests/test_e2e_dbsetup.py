@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +17,10 @@ import pytest
 from tests.support.projects import (
     DISCOVER,
     RUN_TIMEOUT,
-    manage_environment,
     run_manage,
     run_tests,
+    start_tests,
+    wait_for_file,
 )
 from tests.support.servers import create_database, leftover_databases
 
@@ -72,18 +71,23 @@ def test_mirror_reads_see_primary_writes_inside_testcase(
     assert leftover_databases(project, backend, suffix) == []
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
 def test_mirror_in_parallel_workers_reads_the_workers_clone(
-    project: Path, backend: str, suffix: str
+    project: Path, backend: str, suffix: str, start_method: str
 ) -> None:
+    """Under every start method, a worker's mirror reads its own clone of the primary,
+    both committed rows (TransactionTestCase) and uncommitted ones (TestCase)."""
     labels = (
         "shop.tests.test_mirror.MirrorInTransactionTestCaseTests",
+        "shop.tests.test_mirror.MirrorInTestCaseTests",
         "shop.tests.test_mirror.OtherAliasTests",
     )
-    for files in ("0", "1"):
+    for files in ("0", "1") if backend == "sqlite" else ("0",):
         env = {"EXAMPLE_DB_SUFFIX": suffix, "DBSETUP_SQLITE_FILES": files}
-        run = run_tests(project, "--parallel", "2", *labels, backend=backend, env=env)
+        args = ("--parallel", "2", "--start-method", start_method, "-v", "2")
+        run = run_tests(project, *args, *labels, backend=backend, env=env)
         assert run.returncode == 0, run.describe()
-        assert run.outcomes.ran == 2
+        assert run.outcomes.ran == 3
         assert leftover_databases(project, backend, suffix) == []
 
 
@@ -150,28 +154,6 @@ def test_teardown_never_drops_a_database_it_did_not_create(
     assert leftover_databases(project, backend, suffix) == expected
 
 
-def _start(project: Path, backend: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "test", "--noinput", *args],
-        cwd=project,
-        env=manage_environment(backend=backend, env=env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while not path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            out, err = process.communicate()
-            pytest.fail(f"the waiting test never started:\n{out}\n{err}")
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("how", ["sigterm", "ctrl-c-twice"])
 def test_interrupted_run_leaves_nothing_behind(
@@ -180,9 +162,9 @@ def test_interrupted_run_leaves_nothing_behind(
     marker = tmp_path / "waiting"
     env = env_for(suffix, DBSETUP_WAIT_FILE=str(marker))
     args = ["--parallel", "2"] if parallel else []
-    process = _start(project, backend, env, *args, "shop.tests")
+    process = start_tests(project, backend, env, *args, "shop.tests")
     try:
-        _wait_for(marker, process)
+        wait_for_file(marker, process)
         if how == "sigterm":
             process.send_signal(signal.SIGTERM)
         else:
@@ -204,8 +186,8 @@ def test_interrupted_run_leaves_nothing_behind(
 
 def test_db_suffix_keeps_concurrent_runs_apart(project: Path, backend: str, suffix: str) -> None:
     env = env_for(suffix)
-    first = _start(project, backend, env, "-v", "2", "--db-suffix", "jobA", "shop.tests")
-    second = _start(
+    first = start_tests(project, backend, env, "-v", "2", "--db-suffix", "jobA", "shop.tests")
+    second = start_tests(
         project, backend, {**env, "TESTKIT_DB_SUFFIX": "jobB"}, "-v", "2", "shop.tests"
     )
     results = [process.communicate(timeout=RUN_TIMEOUT) for process in (first, second)]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PROJECT = REPO / "example_project"
 EDGE_PROJECT = REPO / "tests" / "fixtures" / "edgecases"
 DBSETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
+POOL_PROJECT = REPO / "tests" / "fixtures" / "pool"
 
 DISCOVER = "django.test.runner.DiscoverRunner"
 TESTKIT = "django_testkit.TestkitRunner"
@@ -112,3 +114,29 @@ def manage_environment(
 def run_tests(project: Path, *args: str, **kwargs: object) -> Run:
     """``manage.py test --noinput ARGS``."""
     return run_manage(project, "test", "--noinput", *args, **kwargs)  # type: ignore[arg-type]
+
+
+def start_tests(
+    project: Path, backend: str, env: dict[str, str], *args: str
+) -> subprocess.Popen[str]:
+    """Start ``manage.py test --noinput ARGS`` in its own process group, to signal it."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "test", "--noinput", *args],
+        cwd=project,
+        env=manage_environment(backend=backend, env=env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_file(path: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until a test in ``process`` creates ``path``; fail if the run ends first."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            out, err = process.communicate()
+            raise AssertionError(f"the waiting test never started:\n{out}\n{err}")
+        time.sleep(0.1)

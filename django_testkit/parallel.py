@@ -1,0 +1,169 @@
+"""The runner's glue for parallel runs: options, the pool's context, the report after it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import pickle
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.db import connections
+
+from django_testkit.config import TestkitConfig
+from django_testkit.dbsetup import TestDatabases
+from django_testkit.exceptions import ConfigurationError
+from django_testkit.pool import PoolContext, PoolSuite
+from django_testkit.scheduling import STRATEGIES, strategy_for
+from django_testkit.timings import DEFAULT_PATH, load_durations, merge_durations, save_durations
+from django_testkit.workerdb import WorkerDatabases, describe
+
+#: How many not-run test ids the summary lists before it just counts them.
+NOT_RUN_LISTED = 20
+
+
+def max_workers() -> int:
+    """``--parallel auto``: ``DJANGO_TEST_PROCESSES``, else the CPU count, for any start method."""
+    raw = os.environ.get("DJANGO_TEST_PROCESSES")
+    if raw is None:
+        return multiprocessing.cpu_count()
+    if not raw.strip().isdigit():
+        raise ConfigurationError(
+            f"DJANGO_TEST_PROCESSES = {raw!r} is not a worker count; set it to a whole "
+            "number such as 4, or unset it to use one worker per CPU."
+        )
+    return int(raw)
+
+
+def _parallel_type(value: str) -> int:
+    if value == "auto":
+        return max_workers()
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an integer or the string 'auto'"
+        ) from None
+
+
+def add_parallel_arguments(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if "--parallel" in action.option_strings:
+            # Django turns "auto" into 1 under forkserver before 6.0; workers work there.
+            action.type = _parallel_type
+    group = parser.add_argument_group("django-testkit: parallel workers")
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="Stop a test that runs longer than this in a parallel worker, report where "
+        "it was stuck and go on with a fresh worker (0: no limit).",
+    )
+    group.add_argument(
+        "--schedule",
+        choices=STRATEGIES,
+        help="Order in which parallel workers take test classes: 'duration' (longest "
+        "first, from recorded durations; the default) or 'discovery' (Django's order).",
+    )
+    group.add_argument(
+        "--start-method",
+        choices=("fork", "spawn", "forkserver"),
+        help="How worker processes start (default: multiprocessing's start method).",
+    )
+    group.add_argument(
+        "--durations-file",
+        metavar="PATH",
+        help="Where test class durations are recorded for scheduling "
+        "(default: .testkit/durations.json in the project directory).",
+    )
+
+
+def runner_kwargs_for_workers(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The runner's keyword arguments that can travel to a spawned worker."""
+    kept = {}
+    for name, value in kwargs.items():
+        try:
+            pickle.dumps(value)
+        except Exception:
+            continue
+        kept[name] = value
+    return kept
+
+
+def durations_path(config: TestkitConfig) -> Path:
+    if config.durations_file:
+        return Path(config.durations_file)
+    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    base = main.resolve().parent if main.name == "manage.py" else Path.cwd()
+    return base / DEFAULT_PATH
+
+
+def pool_context(runner: Any) -> PoolContext:
+    config: TestkitConfig = runner.config
+    durations, warning = load_durations(durations_path(config))
+    if warning:
+        runner.log(warning, level=logging.WARNING)
+    schedule = config.schedule
+    if schedule == "duration" and (runner._shuffler is not None or runner.reverse):
+        schedule = "discovery"
+        runner.log(
+            "Parallel workers take test classes in the order --shuffle/--reverse gave.",
+            level=logging.DEBUG,
+        )
+    record = runner.databases
+
+    def make_databases(scratch: Path) -> WorkerDatabases:
+        if isinstance(record, TestDatabases):
+            owners = [item.alias for item in record.created]
+            pointed = dict(record.targets)
+        else:
+            used = [alias for alias in connections if connections[alias].settings_dict]
+            pointed = {
+                alias: connections[alias].settings_dict["TEST"]["MIRROR"]
+                for alias in used
+                if connections[alias].settings_dict.get("TEST", {}).get("MIRROR")
+            }
+            owners = [alias for alias in used if alias not in pointed]
+        return describe(owners, pointed, runner.start_method, scratch, runner.debug_sql)
+
+    return PoolContext(
+        start_method=runner.start_method,
+        strategy=strategy_for(schedule),
+        durations=durations,
+        make_databases=make_databases,
+        runner_class=type(runner),
+        runner_kwargs=runner.worker_kwargs,
+        mirrors=dict(runner.mirror_sharing.mirrors),
+        timeout=config.timeout,
+        debug_sql=runner.debug_sql,
+        reorder_by=tuple(runner.reorder_by),
+        verbosity=runner.verbosity,
+        live=not os.environ.get("CI"),
+    )
+
+
+def report_pool(runner: Any, suite: PoolSuite) -> int:
+    """Record durations and say what did not run; 1 when the run is incomplete."""
+    path = durations_path(runner.config)
+    old, _ = load_durations(path)
+    present = None
+    if runner.whole_suite and not suite.interrupted:
+        present = {unit.key for unit in suite.units()}
+    try:
+        save_durations(path, merge_durations(old, suite.measured, present))
+    except OSError as exc:
+        runner.log(f"Could not record test durations in {path}: {exc}", level=logging.WARNING)
+    if suite.not_run:
+        by_reason: dict[str, list[str]] = {}
+        for item in suite.not_run:
+            by_reason.setdefault(item.reason, []).append(item.test_id)
+        for reason, ids in by_reason.items():
+            listed = ", ".join(ids[:NOT_RUN_LISTED])
+            more = f" and {len(ids) - NOT_RUN_LISTED} more" if len(ids) > NOT_RUN_LISTED else ""
+            print(
+                f"Not run: {len(ids)} test(s), because {reason}: {listed}{more}.", file=sys.stderr
+            )
+    return 1 if suite.not_run or suite.interrupted else 0

@@ -1,0 +1,77 @@
+"""The parent side of a parallel run: workers, dispatch, replay, crashes and timeouts.
+
+``TestkitRunner`` names :class:`PoolSuite` as Django's ``parallel_test_suite``,
+so Django's ``build_suite`` hands it the run's units (one TestCase class each)
+and ``run_suite`` runs it like any suite. Each worker owns a clone slot for
+the whole run; it pulls the next unit when it is free, in the order the
+schedule gives, and streams its outcomes, which are replayed here at once.
+A worker that dies (or overruns ``--timeout``) turns into an error on the
+test it was running; a new worker takes over its slot and the run goes on.
+Ctrl-C once stops dispatching and lets running tests finish; a second Ctrl-C
+or SIGTERM stops the workers at once. No worker outlives the run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import unittest
+from pathlib import Path
+from typing import Any
+
+from django_testkit.poolrun import NotRun, PoolContext, PoolError, PoolRun
+from django_testkit.scheduling import Unit
+
+__all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
+
+
+def unit_key(tests: list[Any]) -> str:
+    """A unit's stable name: its TestCase class's module and qualified name."""
+    cls = type(tests[0])
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class PoolSuite(unittest.TestSuite):
+    """Django's ``parallel_test_suite``: runs its units in our own worker pool."""
+
+    def __init__(
+        self,
+        subsuites: list[Any],
+        processes: int,
+        failfast: bool = False,
+        debug_mode: bool = False,
+        buffer: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(subsuites)
+        self.subsuites = subsuites
+        self.processes = processes
+        self.failfast = failfast
+        self.debug_mode = debug_mode
+        self.buffer = buffer
+        self.context: PoolContext | None = None
+        self.measured: dict[str, float] = {}
+        self.not_run: list[NotRun] = []
+        self.interrupted = False
+
+    def prepare(self, context: PoolContext) -> None:
+        self.context = context
+
+    def units(self) -> list[Unit]:
+        groups = (unittest.loader._FailedTest, *(self.context.reorder_by if self.context else ()))  # type: ignore[attr-defined]
+        units = []
+        for index, subsuite in enumerate(self.subsuites):
+            tests = list(subsuite)
+            group = next(
+                (rank for rank, kind in enumerate(groups) if isinstance(tests[0], kind)),
+                len(groups),
+            )
+            units.append(Unit(unit_key(tests), index, group, len(tests)))
+        return units
+
+    def run(self, result: Any, debug: bool = False) -> Any:
+        if self.context is None:
+            raise PoolError("PoolSuite.run() needs prepare() first (TestkitRunner does it).")
+        run = PoolRun(self, self.context, result)
+        with tempfile.TemporaryDirectory(prefix="testkit-pool-") as scratch:
+            run.execute(Path(scratch))
+        return result

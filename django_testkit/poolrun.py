@@ -1,0 +1,347 @@
+"""One parallel run from start to end: the loop that dispatches units and replays results.
+
+Each worker owns a clone slot for the whole run and pulls the next unit when
+it is free. A test's events are replayed together once it stops. A worker
+that dies (or overruns ``--timeout``) becomes an error on the test it was
+running, its unit's other tests are listed as not run, and a fresh worker
+takes over its slot. Signals only set flags; the loop acts on them between
+events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import time
+import unittest
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from django_testkit.interrupts import Terminated, signals_call
+from django_testkit.poolworkers import (
+    TestTimedOut,
+    WorkerCrashed,
+    WorkerHandle,
+    describe_exit,
+    start_worker,
+    stop_workers,
+)
+from django_testkit.progress import Progress
+from django_testkit.replay import replay
+from django_testkit.scheduling import Strategy, Unit, estimate_durations, remaining_seconds
+from django_testkit.worker import WorkerSetup
+from django_testkit.workerdb import WorkerDatabases
+
+#: How long an overrunning worker gets to dump its stacks before it is killed.
+TIMEOUT_KILL_GRACE = 5.0
+#: How long ``--failfast`` lets running tests finish before stopping their workers.
+FAILFAST_GRACE = 2.0
+#: A slot whose worker dies this many times in a row before it is ready stops the run.
+MAX_START_FAILURES = 2
+_TICK = 0.25
+
+
+class PoolError(RuntimeError):
+    """The pool cannot go on (a worker cannot even start)."""
+
+
+@dataclass
+class PoolContext:
+    """What the runner gives the pool once the databases are set up."""
+
+    start_method: str
+    strategy: Strategy
+    durations: dict[str, float]
+    make_databases: Callable[[Path], WorkerDatabases]
+    runner_class: type | None = None
+    runner_kwargs: dict[str, Any] = field(default_factory=dict)
+    mirrors: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0.0
+    debug_sql: bool = False
+    reorder_by: tuple[type, ...] = ()
+    verbosity: int = 1
+    live: bool = False
+
+
+@dataclass
+class NotRun:
+    test_id: str
+    reason: str
+
+
+class PoolRun:
+    def __init__(self, suite: Any, context: PoolContext, result: Any) -> None:
+        self.suite, self.context, self.result = suite, context, result
+        units = suite.units()
+        self.tests = [list(subsuite) for subsuite in suite.subsuites]
+        self.keys = [unit.key for unit in units]
+        self.queue = deque(unit.index for unit in context.strategy.order(units, context.durations))
+        self.estimates = estimate_durations(units, context.durations)
+        self.workers: dict[int, WorkerHandle] = {}
+        self.stopping = ""  # "", "graceful" or "now"
+        self.stop_since = 0.0
+        self.terminated = False
+        #: Messages from signal handlers, printed by the loop (never inside a handler).
+        self.announce: list[str] = []
+        self.progress = Progress(
+            result, sum(unit.tests for unit in units), context.verbosity, context.live
+        )
+
+    def on_signal(self, now: bool) -> None:
+        if self.stopping == "now":
+            return
+        if now or self.stopping:
+            self.stopping = "now"
+            self.terminated = now
+            self.announce.append(
+                "Terminated (SIGTERM): stopping and cleaning up."
+                if now
+                else "Interrupted again: stopping the workers now and cleaning up."
+            )
+            return
+        self.stopping = "graceful"
+        self.announce.append(
+            "Interrupted: letting running tests finish (Ctrl-C again to stop them now)."
+        )
+
+    def execute(self, scratch: Path) -> None:
+        context = self.context
+        blobs = self._blobs() if context.start_method != "fork" else {}
+        setup = WorkerSetup(
+            start_method=context.start_method,
+            databases=context.make_databases(scratch),
+            runner_class=context.runner_class,
+            runner_kwargs=context.runner_kwargs,
+            failfast=self.suite.failfast,
+            buffer=self.suite.buffer,
+            debug_sql=context.debug_sql,
+            mirrors=context.mirrors,
+            timeout=context.timeout,
+            dump_dir=str(scratch) if context.timeout else "",
+        )
+        self.blobs = blobs
+        self.setup = setup
+        processes = min(self.suite.processes, len(self.queue))
+        try:
+            with signals_call(self.on_signal), self.progress:
+                for slot in range(1, processes + 1):
+                    self.workers[slot] = self._start(slot)
+                self._loop()
+        finally:
+            stop_workers(list(self.workers.values()), now=True)
+            self.suite.interrupted = self.stopping in {"graceful", "now"}
+        if self.terminated:
+            raise Terminated
+        if self.stopping == "now":
+            raise KeyboardInterrupt
+
+    def _blobs(self) -> dict[int, bytes]:
+        blobs = {}
+        for index, tests in enumerate(self.tests):
+            try:
+                blobs[index] = pickle.dumps(tests)
+            except Exception:
+                blobs[index] = pickle.dumps([test.id() for test in tests])
+        return blobs
+
+    def _start(self, slot: int, failures: int = 0) -> WorkerHandle:
+        units = self.tests if self.context.start_method == "fork" else []
+        return start_worker(self.context.start_method, self.setup, slot, units, failures)
+
+    def _loop(self) -> None:
+        while self.workers:
+            self._announce()
+            self._maybe_stop()
+            waitables: list[Any] = []
+            for worker in self.workers.values():
+                waitables += [worker.conn, worker.process.sentinel]
+            for ready in wait(waitables, timeout=_TICK):
+                owner = next(
+                    (w for w in self.workers.values() if ready in (w.conn, w.process.sentinel)),
+                    None,
+                )
+                if owner is not None:
+                    self._service(owner)
+            self._check_timeouts()
+            self.progress.tick(self._remaining())
+        self._announce()
+
+    def _announce(self) -> None:
+        while self.announce:
+            self.progress.say(self.announce.pop(0))
+
+    def _maybe_stop(self) -> None:
+        if self.result.shouldStop and not self.stopping:
+            # --failfast (or a result stopped by its owner): stop soon, keep what finished.
+            self.stopping = "failfast"
+            self.stop_since = time.monotonic()
+        if self.stopping:
+            if self.stopping != "failfast":
+                for index in self.queue:
+                    self.suite.not_run += [
+                        NotRun(test.id(), "the run was interrupted") for test in self.tests[index]
+                    ]
+            self.queue.clear()
+            self.setup_stop_flag()
+            for worker in list(self.workers.values()):
+                if worker.unit is None and worker.ready:
+                    self._retire(worker)
+            overdue = (
+                self.stopping == "failfast" and time.monotonic() - self.stop_since > FAILFAST_GRACE
+            )
+            if self.stopping == "now" or overdue:
+                stop_workers(list(self.workers.values()), now=True)
+                for worker in list(self.workers.values()):
+                    self._service(worker)
+
+    def setup_stop_flag(self) -> None:
+        for worker in self.workers.values():
+            worker.stop_flag.value = 1
+
+    def _service(self, worker: WorkerHandle) -> None:
+        """Replay what the worker sent; notice if it died."""
+        while True:
+            try:
+                if not worker.conn.poll():
+                    break
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.process.join()
+                break
+            self._handle(worker, message)
+        if not worker.process.is_alive():
+            worker.process.join()
+            self._died(worker)
+
+    def _handle(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
+            worker.ready = True
+            worker.start_failures = 0
+            self._dispatch(worker)
+        elif kind == "unitDone":
+            index = message[1]
+            if worker.started_all():
+                self.suite.measured[self.keys[index]] = message[2]
+            if self.stopping and self.stopping != "failfast":
+                # Tests a failed setUpClass skipped are not "not run": unittest is silent.
+                self._not_run(worker, "the run was interrupted")
+            worker.finish_unit()
+            self._dispatch(worker)
+        else:
+            worker.note(message)
+            self.progress.event(worker.slot, message)
+            # A test's events are replayed together, so that two workers' tests
+            # never interleave in the output.
+            if message[0] == "startTest":
+                worker.pending = [message]
+            elif worker.pending:
+                worker.pending.append(message)
+                if message[0] == "stopTest":
+                    self._flush(worker)
+            else:
+                replay(self.result, self.tests[worker.unit or 0], message)
+
+    def _flush(self, worker: WorkerHandle) -> None:
+        pending, worker.pending = worker.pending, []
+        for message in pending:
+            replay(self.result, self.tests[worker.unit or 0], message)
+
+    def _dispatch(self, worker: WorkerHandle) -> None:
+        if not self.queue or self.stopping:
+            self._retire(worker)
+            return
+        index = self.queue.popleft()
+        worker.begin_unit(index, len(self.tests[index]))
+        self.progress.unit(worker.slot, self.keys[index])
+        worker.conn.send((index, self.blobs.get(index)))
+
+    def _retire(self, worker: WorkerHandle) -> None:
+        with contextlib.suppress(OSError):
+            worker.conn.send(None)
+        worker.retiring = True
+
+    def _died(self, worker: WorkerHandle) -> None:
+        del self.workers[worker.slot]
+        self.progress.unit(worker.slot, None)
+        code = worker.process.exitcode
+        if worker.retiring and worker.unit is None and code == 0:
+            return
+        if not worker.ready:
+            if self.stopping:
+                return
+            if worker.start_failures + 1 >= MAX_START_FAILURES:
+                raise PoolError(
+                    f"Worker {worker.slot} could not start ({describe_exit(code)}); see its "
+                    "output above. Run with --parallel 1 to see the problem in-process."
+                )
+            self.workers[worker.slot] = self._start(worker.slot, worker.start_failures + 1)
+            return
+        if worker.unit is not None and not (self.stopping == "now" or worker.stopped_by_us):
+            self._report_death(worker, code)
+        elif worker.unit is not None:
+            # Stopped on purpose mid-test: that test counts as not run.
+            worker.pending = []
+            if self.stopping != "failfast":
+                self._not_run(worker, "the run was interrupted", include_current=True)
+        if self.queue and not self.stopping:
+            self.workers[worker.slot] = self._start(worker.slot)
+
+    def _report_death(self, worker: WorkerHandle, code: int | None) -> None:
+        tests = self.tests[worker.unit or 0]
+        key = self.keys[worker.unit or 0]
+        stack = worker.read_stack()
+        where = f"worker {worker.slot} (pid {worker.process.pid})"
+        error: Exception
+        if stack is not None or worker.timed_out:
+            error = TestTimedOut(
+                f"ran longer than --timeout {self.context.timeout:g}s; {where} was stopped. "
+                f"Where it was:\n{stack or '(no stack: the worker did not respond)'}"
+            )
+            reason = f"{where} was stopped for a timeout"
+        else:
+            error = WorkerCrashed(f"{where} died while running it: {describe_exit(code)}.")
+            reason = f"{where} died"
+        if worker.current is not None:
+            test = tests[worker.current]
+            self._flush(worker)
+            self.result.addError(test, (type(error), error, None))
+            self.result.stopTest(test)
+            self.progress.event(worker.slot, ("stopTest", worker.current, None), failed=True)
+        else:
+            phase = "setUpClass" if not worker.started else "tearDownClass"
+            holder = unittest.suite._ErrorHolder(f"{phase} ({key})")  # type: ignore[attr-defined]
+            self.result.addError(holder, (type(error), error, None))
+        self._not_run(worker, reason)
+
+    def _not_run(self, worker: WorkerHandle, reason: str, include_current: bool = False) -> None:
+        if worker.unit is None:
+            return
+        for index in worker.unstarted(include_current):
+            self.suite.not_run.append(NotRun(self.tests[worker.unit][index].id(), reason))
+
+    def _check_timeouts(self) -> None:
+        limit = self.context.timeout
+        if not limit:
+            return
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if worker.unit is not None and now - worker.armed_at > limit + TIMEOUT_KILL_GRACE:
+                worker.timed_out = True
+                worker.process.kill()
+
+    def _remaining(self) -> float:
+        running = {}
+        now = time.monotonic()
+        for slot, worker in self.workers.items():
+            if worker.unit is not None:
+                expected = self.estimates.get(self.keys[worker.unit], 0.0)
+                running[slot] = max(expected - (now - worker.unit_started), 0.0)
+        pending = [
+            Unit(self.keys[index], index, 0, len(self.tests[index])) for index in self.queue
+        ]
+        return remaining_seconds(pending, running, self.estimates, max(len(self.workers), 1))

@@ -1,0 +1,164 @@
+"""The child side of a parallel run: one worker process, one clone slot.
+
+A worker prepares the same environment a serial run has (under ``spawn`` and
+``forkserver`` it sets Django up and calls the runner's
+``setup_test_environment`` again, so settings a subclass changes there reach
+it), connects to its slot's databases, then runs the units the parent sends
+until told to stop, streaming every outcome as it happens (see
+:mod:`django_testkit.replay`). It ignores Ctrl-C (the parent decides), exits
+when the parent dies, and under ``--timeout`` a watchdog thread that needs no
+GIL dumps every thread's stack and ends the process when a test overruns.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import unittest
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any, TextIO
+
+from django_testkit import workerdb
+from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
+from django_testkit.replay import Event, EventResult
+
+#: How often a worker checks that its parent is still alive.
+PARENT_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker needs; picklable for ``spawn`` and ``forkserver``."""
+
+    start_method: str
+    databases: workerdb.WorkerDatabases
+    #: The runner class and its keyword arguments, to rebuild its test environment.
+    runner_class: type | None = None
+    runner_kwargs: dict[str, Any] = field(default_factory=dict)
+    failfast: bool = False
+    buffer: bool = False
+    debug_sql: bool = False
+    mirrors: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0.0
+    #: Where the watchdog writes stacks (one file per slot), when ``timeout`` is set.
+    dump_dir: str = ""
+
+
+class _Watchdog:
+    """Per-test deadline via faulthandler: dump all stacks, then exit, if it passes."""
+
+    def __init__(self, timeout: float, path: str) -> None:
+        self.timeout = timeout
+        self.file: TextIO | None = open(path, "w") if timeout > 0 else None  # noqa: SIM115
+
+    def arm(self) -> None:
+        if self.file is not None:
+            faulthandler.dump_traceback_later(self.timeout, exit=True, file=self.file)
+
+    def disarm(self) -> None:
+        if self.file is not None:
+            faulthandler.cancel_dump_traceback_later()
+
+
+class _WatchedResult(EventResult):
+    watchdog: _Watchdog
+
+    def startTest(self, test: Any) -> None:
+        self.watchdog.arm()
+        super().startTest(test)
+
+    def stopTest(self, test: Any) -> None:
+        super().stopTest(test)
+        # Class teardown and the next class's setup get a deadline too.
+        self.watchdog.arm()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _prepare(setup: WorkerSetup, slot: int) -> None:
+    fresh = setup.start_method != "fork"
+    if fresh:
+        import django
+
+        django.setup()
+        if setup.runner_class is not None:
+            runner = setup.runner_class(**setup.runner_kwargs)
+            runner.setup_test_environment()
+    workerdb.connect(setup.databases, slot, fresh_process=fresh)
+    # After setup_test_environment, which installs unittest's own Ctrl-C handler.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _load(blob: bytes | None, units: Sequence[Sequence[Any]], index: int) -> list[Any]:
+    if blob is None:
+        return list(units[index])
+    loaded = pickle.loads(blob)
+    if loaded and isinstance(loaded[0], str):
+        # Tests that could not be pickled travel as ids and are loaded again.
+        loader = unittest.defaultTestLoader
+        return [loader.loadTestsFromName(test_id) for test_id in loaded]
+    return list(loaded)
+
+
+def main(
+    setup: WorkerSetup,
+    slot: int,
+    conn: Connection,
+    stop_flag: Any,
+    units: Sequence[Sequence[Any]] = (),
+) -> None:
+    """Entry point of a worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    _prepare(setup, slot)
+    dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""
+    watchdog = _Watchdog(setup.timeout, dump_path)
+    resultclass: type = type("WorkerResult", (_WatchedResult,), {"watchdog": watchdog})
+    if setup.mirrors:
+        resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
+
+    def send(event: Event) -> None:
+        conn.send(event)
+
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            break
+        if message is None:
+            break
+        index, blob = message
+        tests = _load(blob, units, index)
+        result = resultclass(
+            send,
+            tests,
+            failfast=setup.failfast,
+            buffer=setup.buffer,
+            debug_sql=setup.debug_sql,
+            should_stop=lambda: bool(stop_flag.value),
+        )
+        started = time.perf_counter()
+        watchdog.arm()
+        try:
+            unittest.TestSuite(tests).run(result)
+        finally:
+            watchdog.disarm()
+        conn.send(("unitDone", index, time.perf_counter() - started))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from django.db import connections
+
+    connections.close_all()

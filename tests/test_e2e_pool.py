@@ -1,0 +1,306 @@
+"""End-to-end tests of the parallel worker pool, through ``manage.py test`` in a fixture project.
+
+The fixture (tests/fixtures/pool) has tests that crash or hang their worker on
+request (POOL_CRASH, POOL_HANG), one that waits for a file (POOL_WAIT_FILE) so
+that a run can be interrupted mid-test, and a class of every outcome
+(POOL_OUTCOMES=1) to compare a parallel run with a serial one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.projects import (
+    POOL_PROJECT,
+    RUN_TIMEOUT,
+    copy_project,
+    run_tests,
+    start_tests,
+    wait_for_file,
+)
+from tests.support.servers import leftover_databases
+
+ALL_TESTS = 21
+TROUBLE = "work.tests.test_trouble.TroubleTests"
+START_METHODS = ["fork", "spawn"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(POOL_PROJECT, tmp_path / "pool")
+
+
+def _env(suffix: str = "", **extra: str) -> dict[str, str]:
+    return {"EXAMPLE_DB_SUFFIX": suffix, **extra}
+
+
+def _same_addresses(text: str) -> str:
+    """Leave out what differs between any two runs: object addresses, query times."""
+    text = re.sub(r" at 0x[0-9a-f]+", " at 0x…", text)
+    return re.sub(r"^\(\d+\.\d+\)", "(…)", text, flags=re.MULTILINE)
+
+
+def _error_reports(stderr: str) -> list[str]:
+    """The run's error reports (between the ``====`` lines and the summary), sorted."""
+    body = stderr.split("=" * 70, 1)[1].split("\n" + "-" * 70 + "\nRan ", 1)[0]
+    return sorted(_same_addresses(report.strip()) for report in body.split("=" * 70))
+
+
+def _group_is_gone(pid: int) -> bool:
+    """True once no process of the run's process group (its workers included) is left."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+@pytest.mark.parametrize(
+    "extra", [[], ["--buffer"], ["--debug-sql"]], ids=["plain", "buffer", "sql"]
+)
+def test_outcomes_are_replayed_exactly_as_a_serial_run_prints_them(
+    project: Path, start_method: str, extra: list[str]
+) -> None:
+    labels = ["work.tests.test_outcomes", "work.tests.test_plain"]
+    env = _env(POOL_OUTCOMES="1")
+    serial = run_tests(project, *extra, *labels, env=env)
+    parallel = run_tests(
+        project, "--parallel", "2", "--start-method", start_method, *extra, *labels, env=env
+    )
+    assert serial.returncode == parallel.returncode == 1, parallel.describe()
+    first, second = (run.outcomes.as_multiset() for run in (serial, parallel))
+    assert first[2] == second[2] == 15
+    assert first == second
+    # Every error report, text for text: tracebacks, chained exceptions, output, SQL.
+    # (Django attaches the SQL of whichever test ran last to a setUpClass error, so
+    # with --debug-sql that report depends on the order and is left out.)
+    reports = [_error_reports(run.stderr) for run in (serial, parallel)]
+    if extra == ["--debug-sql"]:
+        reports = [[r for r in each if "setUpClass" not in r] for each in reports]
+    assert reports[0] == reports[1]
+    # Chained exceptions, source lines and captured output travel intact.
+    assert (
+        "The above exception was the direct cause of the following exception:" in parallel.stderr
+    )
+    assert "work.tests.test_outcomes.Unpicklable: carries a lock" in parallel.stderr
+    if extra == ["--buffer"]:
+        assert "\nStdout:\nprinted before failing\n" in parallel.stderr
+    if extra == ["--debug-sql"]:
+        assert 'FROM "work_note"' in parallel.stderr or "FROM `work_note`" in parallel.stderr
+    assert "\x1b" not in parallel.stderr
+    assert "\r" not in parallel.stderr
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+@pytest.mark.parametrize("crash", ["exit", "kill", "segfault"])
+def test_a_test_that_kills_its_worker_is_an_error_and_the_run_goes_on(
+    project: Path, start_method: str, crash: str
+) -> None:
+    run = run_tests(
+        project, "--parallel", "2", "--start-method", start_method, env=_env(POOL_CRASH=crash)
+    )
+    assert run.returncode == 1, run.describe()
+    how = {
+        "exit": "exited with status 3",
+        "kill": "killed by SIGKILL",
+        "segfault": "killed by SIGSEGV",
+    }[crash]
+    assert f"ERROR: test_b_trouble ({TROUBLE}.test_b_trouble)" in run.stderr
+    assert re.search(
+        rf"WorkerCrashed: worker (\d) \(pid \d+\) died while running it: {how}\.", run.stderr
+    ), run.describe()
+    assert re.search(
+        rf"Not run: 2 test\(s\), because worker \d \(pid \d+\) died: {TROUBLE}.test_c_after, "
+        rf"{TROUBLE}.test_d_after\.",
+        run.stderr,
+    ), run.describe()
+    assert run.outcomes.ran == ALL_TESTS - 2
+    assert run.outcomes.verdict == "FAILED (errors=1, skipped=9)"
+
+
+def test_a_replacement_worker_uses_the_dead_workers_database_clone(
+    project: Path, backend: str, db_suffix: str
+) -> None:
+    labels = ["work.tests.test_trouble", "work.tests.test_plain"]
+    env = _env(db_suffix, POOL_CRASH="kill")
+    run = run_tests(project, "--parallel", "2", "-v", "2", *labels, backend=backend, env=env)
+    assert run.returncode == 1, run.describe()
+    # The database tests ran (in whichever worker) against an existing clone.
+    assert run.outcomes.status_of("test_write_and_read") == ["ok"]
+    assert run.outcomes.status_of("test_starts_empty") == ["ok"]
+    assert leftover_databases(project, backend, db_suffix) == []
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_a_hanging_test_is_stopped_by_the_timeout_with_its_stack(
+    project: Path, start_method: str
+) -> None:
+    args = ("--parallel", "2", "--start-method", start_method, "--timeout", "2")
+    run = run_tests(project, *args, env=_env(POOL_HANG="1"))
+    assert run.returncode == 1, run.describe()
+    assert f"ERROR: test_b_trouble ({TROUBLE}.test_b_trouble)" in run.stderr
+    assert re.search(
+        r"TestTimedOut: ran longer than --timeout 2s; worker \d \(pid \d+\) was stopped\. "
+        r"Where it was:\nTimeout \(0:00:02\)!",
+        run.stderr,
+    ), run.describe()
+    assert "line 31 in wait_forever" in run.stderr
+    assert re.search(
+        r"Not run: 2 test\(s\), because worker \d \(pid \d+\) was stopped", run.stderr
+    )
+    assert run.outcomes.ran == ALL_TESTS - 2
+
+
+def test_timeout_comes_from_settings_too(project: Path) -> None:
+    env = _env(POOL_HANG="1", TESTKIT_TIMEOUT="1.5")
+    run = run_tests(project, "--parallel", "2", TROUBLE, "work.tests.test_plain", env=env)
+    assert run.returncode == 1, run.describe()
+    assert "ran longer than --timeout 1.5s" in run.stderr
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_ctrl_c_once_lets_running_tests_finish_and_prints_the_results(
+    project: Path, backend: str, db_suffix: str, tmp_path: Path, start_method: str
+) -> None:
+    marker = tmp_path / "go"
+    env = _env(db_suffix, POOL_WAIT_FILE=str(marker))
+    args = ("--parallel", "2", "--start-method", start_method, "--schedule", "discovery")
+    process = start_tests(project, backend, env, *args)
+    try:
+        wait_for_file(Path(f"{marker}.started"), process)
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(1)
+        marker.touch()
+        _, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == 1, err
+    assert "Interrupted: letting running tests finish (Ctrl-C again to stop them now)." in err
+    # The waiting test finished and the results so far were printed.
+    assert re.search(r"Ran \d+ tests in", err), err
+    assert "Traceback" not in err
+    assert _group_is_gone(process.pid)
+    assert leftover_databases(project, backend, db_suffix) == [], err
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c-twice"])
+def test_sigterm_or_a_second_ctrl_c_stops_the_workers_now(
+    project: Path, backend: str, db_suffix: str, tmp_path: Path, start_method: str, how: str
+) -> None:
+    marker = tmp_path / "never"
+    env = _env(db_suffix, POOL_WAIT_FILE=str(marker))
+    process = start_tests(project, backend, env, "--parallel", "2", "--start-method", start_method)
+    try:
+        wait_for_file(Path(f"{marker}.started"), process)
+        if how == "sigterm":
+            process.send_signal(signal.SIGTERM)
+        else:
+            for _ in range(2):
+                os.killpg(process.pid, signal.SIGINT)
+                time.sleep(0.5)
+        _, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    if how == "sigterm":
+        assert process.returncode == 128 + signal.SIGTERM, err
+        assert "Terminated (SIGTERM): stopping and cleaning up." in err
+    else:
+        assert process.returncode != 0, err
+        assert "Interrupted again: stopping the workers now and cleaning up." in err
+    assert _group_is_gone(process.pid)
+    assert leftover_databases(project, backend, db_suffix) == [], err
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_failfast_stops_every_worker_and_keeps_finished_results(
+    project: Path, tmp_path: Path, start_method: str
+) -> None:
+    labels = ["work.tests.test_trouble.WaitTests", "work.tests.test_outcomes.OutcomeTests"]
+    env = _env(POOL_OUTCOMES="1", POOL_WAIT_FILE=str(tmp_path / "never"))
+    args = ("--parallel", "2", "--start-method", start_method, "--failfast", "-v", "2")
+    run = run_tests(project, *args, *labels, env=env)
+    assert run.returncode == 1, run.describe()
+    # The waiting test was stopped, not waited for (it waits up to a minute).
+    assert run.outcomes.status_of("test_waits_for_the_file") == []
+    assert len([s for _, s in run.outcomes.statuses if s in {"ERROR", "FAIL"}]) >= 1
+
+
+def test_pdb_with_parallel_workers_is_refused(project: Path) -> None:
+    run = run_tests(project, "--parallel", "2", "--pdb")
+    assert run.returncode == 1
+    assert "You cannot use --pdb with parallel tests; pass --parallel=1 to use it." in run.stderr
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_fresh_workers_get_the_runners_test_environment(project: Path, start_method: str) -> None:
+    args = ("--parallel", "2", "--start-method", start_method, "-v", "2", "work.tests.test_plain")
+    run = run_tests(project, *args)
+    assert run.returncode == 0, run.describe()
+    assert run.outcomes.status_of("test_runner_setting_reaches_the_worker") == ["ok"]
+    assert run.outcomes.status_of("test_write_and_read") == ["ok"]
+
+
+def test_parallel_auto_uses_workers_under_forkserver(project: Path, tmp_path: Path) -> None:
+    """Django 4.2/5.2 turn ``auto`` into 1 under forkserver; our workers work there."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = _env(DJANGO_TEST_PROCESSES="2", POOL_PID_DIR=str(pids))
+    args = ("--parallel", "auto", "--start-method", "forkserver")
+    run = run_tests(project, *args, "work.tests.test_plain", env=env)
+    assert run.returncode == 0, run.describe()
+    # Every test ran in a worker that manage.py started (not in manage.py, our child).
+    parents = {name.split("_")[1] for name in os.listdir(pids)}
+    assert parents, run.describe()
+    assert str(os.getpid()) not in parents, run.describe()
+
+
+def test_durations_are_recorded_pruned_and_survive_a_corrupt_file(project: Path) -> None:
+    store = project / ".testkit" / "durations.json"
+    run = run_tests(project, "--parallel", "2")
+    assert run.returncode == 0, run.describe()
+    units = json.loads(store.read_text())["units"]
+    assert "work.tests.test_plain.SlowerTests" in units
+    assert units["work.tests.test_plain.SlowerTests"] >= 0.2
+    assert TROUBLE in units
+
+    # A label run keeps what it did not run; a whole run prunes what no longer exists.
+    store.write_text(json.dumps({"format": 1, "units": {**units, "gone.tests.OldTests": 9.0}}))
+    run_tests(project, "--parallel", "2", "work.tests.test_plain", TROUBLE)
+    assert "gone.tests.OldTests" in json.loads(store.read_text())["units"]
+    run_tests(project, "--parallel", "2")
+    assert "gone.tests.OldTests" not in json.loads(store.read_text())["units"]
+
+    store.write_text("{not json")
+    run = run_tests(project, "--parallel", "2")
+    assert run.returncode == 0, run.describe()
+    output = run.stdout + run.stderr
+    warnings = [line for line in output.splitlines() if "durations file" in line]
+    assert len(warnings) == 1, output
+    assert str(store.name) in warnings[0], output
+    assert json.loads(store.read_text())["format"] == 1
+
+
+def test_custom_durations_file_and_schedule(project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "timings" / "d.json"
+    run = run_tests(
+        project, "--parallel", "2", "--durations-file", str(store), "--schedule", "discovery"
+    )
+    assert run.returncode == 0, run.describe()
+    assert TROUBLE in json.loads(store.read_text())["units"]
+    assert not (project / ".testkit").exists()
