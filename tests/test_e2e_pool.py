@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from tests.support.projects import (
     POOL_PROJECT,
     RUN_TIMEOUT,
     copy_project,
+    manage_environment,
     run_tests,
     start_tests,
     wait_for_file,
@@ -304,3 +309,56 @@ def test_custom_durations_file_and_schedule(project: Path, tmp_path: Path) -> No
     assert run.returncode == 0, run.describe()
     assert TROUBLE in json.loads(store.read_text())["units"]
     assert not (project / ".testkit").exists()
+
+
+def _run_on_a_terminal(project: Path, *args: str) -> str:
+    """Run ``manage.py test ARGS`` with stdout and stderr on a pseudo-terminal."""
+    master, slave = pty.openpty()
+    env = {key: value for key, value in manage_environment().items() if key != "CI"}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "test", "--noinput", *args],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    output = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], RUN_TIMEOUT)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closes when the run ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert process.wait(timeout=RUN_TIMEOUT) == 0, output.decode()
+    return output.decode()
+
+
+def test_a_terminal_gets_a_live_status_line_and_the_serial_output_in_the_end(
+    project: Path,
+) -> None:
+    output = _run_on_a_terminal(project, "--parallel", "2", "-v", "2")
+    assert "[testkit] " in output
+    assert re.search(r"\[testkit\] 21/21 tests, 0 failed, \d+:\d\d", output)
+    # At -v 2 the status names what each worker runs.
+    assert re.search(r"\| [12]:work\.tests\.", output)
+    # Once the status line is erased for the last time, what is left is the run's output.
+    final = output.rsplit("\x1b[K", 1)[1]
+    assert "\x1b" not in final
+    assert "\nRan 21 tests in " in final.replace("\r\n", "\n")
+
+
+def test_without_a_terminal_there_are_no_control_characters(project: Path) -> None:
+    run = run_tests(project, "--parallel", "2", "-v", "2")
+    assert run.returncode == 0, run.describe()
+    assert "\x1b" not in run.stderr + run.stdout
+    assert "\r" not in run.stderr + run.stdout
+    assert "[testkit]" not in run.stderr  # short run: no periodic line
