@@ -118,11 +118,13 @@ class TestkitRunner(DiscoverRunner):
         )
         add_parallel_arguments(parser)
 
-    def build_suite(self, test_labels: Any = None, **kwargs: Any) -> Any:
-        self.whole_suite = not test_labels and not (
+    def build_suite(self, *args: Any, **kwargs: Any) -> Any:
+        # Django 4.2 also takes extra_tests; pass every argument on as given.
+        labels = args[0] if args else kwargs.get("test_labels")
+        self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        return super().build_suite(test_labels, **kwargs)
+        return super().build_suite(*args, **kwargs)
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
         with sigterm_raises():
