@@ -13,6 +13,7 @@ or SIGTERM stops the workers at once. No worker outlives the run.
 
 from __future__ import annotations
 
+import pickle
 import tempfile
 import unittest
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from django_testkit.poolrun import NotRun, PoolContext, PoolError, PoolRun
 from django_testkit.scheduling import Unit
+from django_testkit.worker import WorkerSetup
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
 
@@ -71,7 +73,31 @@ class PoolSuite(unittest.TestSuite):
     def run(self, result: Any, debug: bool = False) -> Any:
         if self.context is None:
             raise PoolError("PoolSuite.run() needs prepare() first (TestkitRunner does it).")
-        run = PoolRun(self, self.context, result)
+        context = self.context
+        run = PoolRun(self, context, result)
         with tempfile.TemporaryDirectory(prefix="testkit-pool-") as scratch:
-            run.execute(Path(scratch))
+            setup = WorkerSetup(
+                start_method=context.start_method,
+                databases=context.make_databases(Path(scratch)),
+                runner_class=context.runner_class,
+                runner_kwargs=context.runner_kwargs,
+                failfast=self.failfast,
+                buffer=self.buffer,
+                debug_sql=context.debug_sql,
+                mirrors=context.mirrors,
+                timeout=context.timeout,
+                dump_dir=scratch if context.timeout else "",
+            )
+            run.execute(setup, self._blobs() if context.start_method != "fork" else {})
         return result
+
+    def _blobs(self) -> dict[int, bytes]:
+        """Each unit pickled for workers that do not inherit it (by test id if need be)."""
+        blobs = {}
+        for index, subsuite in enumerate(self.subsuites):
+            tests = list(subsuite)
+            try:
+                blobs[index] = pickle.dumps(tests)
+            except Exception:
+                blobs[index] = pickle.dumps([test.id() for test in tests])
+        return blobs

@@ -11,7 +11,6 @@ events.
 from __future__ import annotations
 
 import contextlib
-import pickle
 import time
 import unittest
 from collections import deque
@@ -23,9 +22,8 @@ from typing import Any
 
 from django_testkit.interrupts import Terminated, signals_call
 from django_testkit.poolworkers import (
-    TestTimedOut,
-    WorkerCrashed,
     WorkerHandle,
+    death_report,
     describe_exit,
     start_worker,
     stop_workers,
@@ -108,23 +106,9 @@ class PoolRun:
             "Interrupted: letting running tests finish (Ctrl-C again to stop them now)."
         )
 
-    def execute(self, scratch: Path) -> None:
-        context = self.context
-        blobs = self._blobs() if context.start_method != "fork" else {}
-        setup = WorkerSetup(
-            start_method=context.start_method,
-            databases=context.make_databases(scratch),
-            runner_class=context.runner_class,
-            runner_kwargs=context.runner_kwargs,
-            failfast=self.suite.failfast,
-            buffer=self.suite.buffer,
-            debug_sql=context.debug_sql,
-            mirrors=context.mirrors,
-            timeout=context.timeout,
-            dump_dir=str(scratch) if context.timeout else "",
-        )
-        self.blobs = blobs
-        self.setup = setup
+    def execute(self, setup: WorkerSetup, blobs: dict[int, bytes]) -> None:
+        """Run every unit; ``blobs`` are the pickled units fresh (non-fork) workers load."""
+        self.setup, self.blobs = setup, blobs
         processes = min(self.suite.processes, len(self.queue))
         try:
             with signals_call(self.on_signal), self.progress:
@@ -138,15 +122,6 @@ class PoolRun:
             raise Terminated
         if self.stopping == "now":
             raise KeyboardInterrupt
-
-    def _blobs(self) -> dict[int, bytes]:
-        blobs = {}
-        for index, tests in enumerate(self.tests):
-            try:
-                blobs[index] = pickle.dumps(tests)
-            except Exception:
-                blobs[index] = pickle.dumps([test.id() for test in tests])
-        return blobs
 
     def _start(self, slot: int, failures: int = 0) -> WorkerHandle:
         units = self.tests if self.context.start_method == "fork" else []
@@ -294,18 +269,7 @@ class PoolRun:
     def _report_death(self, worker: WorkerHandle, code: int | None) -> None:
         tests = self.tests[worker.unit or 0]
         key = self.keys[worker.unit or 0]
-        stack = worker.read_stack()
-        where = f"worker {worker.slot} (pid {worker.process.pid})"
-        error: Exception
-        if stack is not None or worker.timed_out:
-            error = TestTimedOut(
-                f"ran longer than --timeout {self.context.timeout:g}s; {where} was stopped. "
-                f"Where it was:\n{stack or '(no stack: the worker did not respond)'}"
-            )
-            reason = f"{where} was stopped for a timeout"
-        else:
-            error = WorkerCrashed(f"{where} died while running it: {describe_exit(code)}.")
-            reason = f"{where} died"
+        error, reason = death_report(worker, code, self.context.timeout)
         if worker.current is not None:
             test = tests[worker.current]
             self._flush(worker)

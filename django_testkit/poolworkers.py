@@ -44,6 +44,19 @@ def describe_exit(code: int | None) -> str:
     return f"exited with status {code}"
 
 
+def death_report(worker: WorkerHandle, code: int | None, timeout: float) -> tuple[Exception, str]:
+    """The error to report on the test a dead worker was running, and why the rest did not run."""
+    stack = worker.read_stack()
+    where = f"worker {worker.slot} (pid {worker.process.pid})"
+    if stack is not None or worker.timed_out:
+        error: Exception = TestTimedOut(
+            f"ran longer than --timeout {timeout:g}s; {where} was stopped. "
+            f"Where it was:\n{stack or '(no stack: the worker did not respond)'}"
+        )
+        return error, f"{where} was stopped for a timeout"
+    return WorkerCrashed(f"{where} died while running it: {describe_exit(code)}."), f"{where} died"
+
+
 @dataclass
 class WorkerHandle:
     slot: int
