@@ -32,7 +32,7 @@ from tests.support.projects import (
 )
 from tests.support.servers import leftover_databases
 
-ALL_TESTS = 21
+ALL_TESTS = 22
 TROUBLE = "work.tests.test_trouble.TroubleTests"
 START_METHODS = ["fork", "spawn"]
 
@@ -165,6 +165,32 @@ def test_a_hanging_test_is_stopped_by_the_timeout_with_its_stack(
         r"Not run: 2 test\(s\), because worker \d \(pid \d+\) was stopped", run.stderr
     )
     assert run.outcomes.ran == ALL_TESTS - 2
+
+
+def test_a_hanging_class_setup_is_stopped_by_the_timeout_too(project: Path) -> None:
+    env = _env(POOL_HANG_CLASS="1")
+    labels = ("work.tests.test_trouble.HangingSetUpClassTests", "work.tests.test_plain")
+    run = run_tests(project, "--parallel", "2", "--timeout", "2", *labels, env=env)
+    assert run.returncode == 1, run.describe()
+    assert "ERROR: setUpClass (work.tests.test_trouble.HangingSetUpClassTests)" in run.stderr, (
+        run.describe()
+    )
+    assert "in setUpClass" in run.stderr
+    assert re.search(
+        r"Not run: 1 test\(s\), because worker \d \(pid \d+\) was stopped for a timeout: "
+        r"work\.tests\.test_trouble\.HangingSetUpClassTests\.test_after_setup\.",
+        run.stderr,
+    ), run.describe()
+    assert run.outcomes.ran == 7
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="--durations needs Python 3.12")
+def test_durations_option_lists_tests_measured_in_workers(project: Path) -> None:
+    run = run_tests(project, "--parallel", "2", "--durations", "1", "work.tests.test_plain")
+    assert run.returncode == 0, run.describe()
+    output = run.stdout + run.stderr
+    assert "Slowest test durations" in output, run.describe()
+    assert re.search(r"\d\.\d+s\s+test_takes_a_moment", output), run.describe()
 
 
 def test_timeout_comes_from_settings_too(project: Path) -> None:
@@ -347,13 +373,13 @@ def test_a_terminal_gets_a_live_status_line_and_the_serial_output_in_the_end(
 ) -> None:
     output = _run_on_a_terminal(project, "--parallel", "2", "-v", "2")
     assert "[testkit] " in output
-    assert re.search(r"\[testkit\] 21/21 tests, 0 failed, \d+:\d\d", output)
+    assert re.search(r"\[testkit\] 22/22 tests, 0 failed, \d+:\d\d", output)
     # At -v 2 the status names what each worker runs.
     assert re.search(r"\| [12]:work\.tests\.", output)
     # Once the status line is erased for the last time, what is left is the run's output.
     final = output.rsplit("\x1b[K", 1)[1]
     assert "\x1b" not in final
-    assert "\nRan 21 tests in " in final.replace("\r\n", "\n")
+    assert "\nRan 22 tests in " in final.replace("\r\n", "\n")
 
 
 def test_without_a_terminal_there_are_no_control_characters(project: Path) -> None:
