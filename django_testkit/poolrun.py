@@ -208,8 +208,9 @@ class PoolRun:
             worker.finish_unit()
             self._dispatch(worker)
         else:
+            skipped_unstarted = message[0] == "addSkip" and worker.current is None
             worker.note(message)
-            self.progress.event(worker.slot, message)
+            self.progress.event(worker.slot, message, finished=skipped_unstarted)
             # A test's events are replayed together, so that two workers' tests
             # never interleave in the output.
             if message[0] == "startTest":

@@ -142,9 +142,12 @@ class Progress:
         else:
             self.running[slot] = key
 
-    def event(self, slot: int, event: tuple[Any, ...], failed: bool = False) -> None:
+    def event(
+        self, slot: int, event: tuple[Any, ...], failed: bool = False, finished: bool = False
+    ) -> None:
+        """Count a replayed event; ``finished``: a test that ends without stopTest."""
         name = event[0]
-        if name == "stopTest":
+        if name == "stopTest" or finished:
             self.done += 1
         if failed or name in _FAILING or (name == "addSubTest" and event[3] is not None):
             self.failed += 1

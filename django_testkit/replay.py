@@ -62,7 +62,8 @@ class RemoteError:
 class Extra:
     stdout: str = ""
     stderr: str = ""
-    sql: str = ""
+    #: Query log records (as dicts) under ``--debug-sql``, formatted by the parent's handler.
+    sql: tuple[dict[str, Any], ...] = ()
 
 
 class _Repr:
@@ -81,6 +82,27 @@ def _picklable(value: object) -> object:
     except Exception:
         return _Repr(repr(value))
     return value
+
+
+class _RecordKeeper(logging.Handler):
+    """Keeps the query log records of the running test, in a form that pickles."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        state = {**record.__dict__, "exc_info": None, "exc_text": None}
+        try:
+            pickle.dumps(state)
+        except Exception:
+            # Keep what the line says; values that cannot travel become their repr.
+            state = {
+                key: value if _picklable(value) is value else repr(value)
+                for key, value in state.items()
+            }
+            state.update(msg=record.getMessage(), args=None)
+        self.records.append(state)
 
 
 class EventResult(unittest.TestResult):
@@ -104,9 +126,8 @@ class EventResult(unittest.TestResult):
         self._send = send
         self._index = {id(test): index for index, test in enumerate(tests)}
         self._sent_out = (0, 0)
-        self._sql: io.StringIO | None = None
+        self._sql: list[dict[str, Any]] = []
         self._sql_handler: logging.Handler | None = None
-        self._sql_sent = 0
         self._debug_sql = debug_sql
 
     # unittest checks this between tests; the pool's stop request counts too.
@@ -123,16 +144,15 @@ class EventResult(unittest.TestResult):
         return ("holder", str(test)) if index is None else index
 
     def _extra(self) -> Extra:
-        out = err = sql = ""
+        out = err = ""
         stdout_buffer = getattr(self, "_stdout_buffer", None)
         stderr_buffer = getattr(self, "_stderr_buffer", None)
         if self.buffer and stdout_buffer is not None and stderr_buffer is not None:
             all_out, all_err = stdout_buffer.getvalue(), stderr_buffer.getvalue()
             out, err = all_out[self._sent_out[0] :], all_err[self._sent_out[1] :]
             self._sent_out = (len(all_out), len(all_err))
-        if self._sql is not None:
-            text = self._sql.getvalue()
-            sql, self._sql_sent = text[self._sql_sent :], len(text)
+        sql = tuple(self._sql)
+        self._sql.clear()
         return Extra(out, err, sql)
 
     def _error(self, err: ExcInfo, test: Any) -> RemoteError:
@@ -159,9 +179,8 @@ class EventResult(unittest.TestResult):
         super().startTest(test)
         self._sent_out = (0, 0)
         if self._debug_sql:
-            self._sql = io.StringIO()
-            self._sql_sent = 0
-            self._sql_handler = logging.StreamHandler(self._sql)
+            self._sql.clear()
+            self._sql_handler = _RecordKeeper(self._sql)
             logger = logging.getLogger(_SQL_LOGGER)
             logger.setLevel(logging.DEBUG)
             logger.addHandler(self._sql_handler)
@@ -175,7 +194,6 @@ class EventResult(unittest.TestResult):
         self._mirrorOutput = False
         super().stopTest(test)
         self._send(("stopTest", self._ref(test), extra))
-        self._sql = None
 
     def addSuccess(self, test: Any) -> None:
         super().addSuccess(test)
@@ -279,10 +297,11 @@ def _write_extra(result: Any, extra: Extra | None) -> None:
         else:
             sys.stdout.write(extra.stdout)
             sys.stderr.write(extra.stderr)
-    stream = getattr(result, "debug_sql_stream", None)
-    if extra.sql and isinstance(stream, io.StringIO):
-        stream.seek(0, io.SEEK_END)
-        stream.write(extra.sql)
+    # Django's --debug-sql result formats the queries through the handler it added.
+    handler = getattr(result, "handler", None)
+    if extra.sql and isinstance(handler, logging.Handler):
+        for state in extra.sql:
+            handler.handle(logging.makeLogRecord(state))
 
 
 def _err(result: Any, error: RemoteError) -> ExcInfo:
