@@ -10,7 +10,7 @@ import pickle
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
@@ -20,7 +20,9 @@ from django_testkit.exceptions import ConfigurationError
 from django_testkit.pool import PoolContext, PoolSuite
 from django_testkit.scheduling import STRATEGIES, strategy_for
 from django_testkit.timings import DEFAULT_PATH, load_durations, merge_durations, save_durations
-from django_testkit.workerdb import WorkerDatabases, describe
+
+if TYPE_CHECKING:
+    from django_testkit.workerdb import WorkerDatabases
 
 #: How many not-run test ids the summary lists before it just counts them.
 NOT_RUN_LISTED = 20
@@ -116,6 +118,8 @@ def pool_context(runner: Any) -> PoolContext:
     record = runner.databases
 
     def make_databases(scratch: Path) -> WorkerDatabases:
+        from django_testkit.workerdb import describe
+
         if isinstance(record, TestDatabases):
             owners = [item.alias for item in record.created]
             pointed = dict(record.targets)

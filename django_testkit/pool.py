@@ -16,14 +16,45 @@ from __future__ import annotations
 import pickle
 import tempfile
 import unittest
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django_testkit.poolrun import NotRun, PoolContext, PoolError, PoolRun
-from django_testkit.scheduling import Unit
-from django_testkit.worker import WorkerSetup
+from django_testkit.scheduling import Strategy, Unit
+
+if TYPE_CHECKING:
+    from django_testkit.workerdb import WorkerDatabases
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
+
+
+class PoolError(RuntimeError):
+    """The pool cannot go on (a worker cannot even start)."""
+
+
+@dataclass
+class PoolContext:
+    """What the runner gives the pool once the databases are set up."""
+
+    start_method: str
+    strategy: Strategy
+    durations: dict[str, float]
+    make_databases: Callable[[Path], WorkerDatabases]
+    runner_class: type | None = None
+    runner_kwargs: dict[str, Any] = field(default_factory=dict)
+    mirrors: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0.0
+    debug_sql: bool = False
+    reorder_by: tuple[type, ...] = ()
+    verbosity: int = 1
+    live: bool = False
+
+
+@dataclass
+class NotRun:
+    test_id: str
+    reason: str
 
 
 def unit_key(tests: list[Any]) -> str:
@@ -73,6 +104,10 @@ class PoolSuite(unittest.TestSuite):
     def run(self, result: Any, debug: bool = False) -> Any:
         if self.context is None:
             raise PoolError("PoolSuite.run() needs prepare() first (TestkitRunner does it).")
+        # The machinery is imported only by runs that use workers.
+        from django_testkit.poolrun import PoolRun
+        from django_testkit.worker import WorkerSetup
+
         context = self.context
         run = PoolRun(self, context, result)
         with tempfile.TemporaryDirectory(prefix="testkit-pool-") as scratch:

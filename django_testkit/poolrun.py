@@ -14,13 +14,11 @@ import contextlib
 import time
 import unittest
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from pathlib import Path
 from typing import Any
 
 from django_testkit.interrupts import Terminated, signals_call
+from django_testkit.pool import NotRun, PoolContext, PoolError
 from django_testkit.poolworkers import (
     WorkerHandle,
     death_report,
@@ -30,45 +28,18 @@ from django_testkit.poolworkers import (
 )
 from django_testkit.progress import Progress
 from django_testkit.replay import replay
-from django_testkit.scheduling import Strategy, Unit, estimate_durations, remaining_seconds
+from django_testkit.scheduling import Unit, estimate_durations, remaining_seconds
 from django_testkit.worker import WorkerSetup
-from django_testkit.workerdb import WorkerDatabases
 
 #: How long an overrunning worker gets to dump its stacks before it is killed.
 TIMEOUT_KILL_GRACE = 5.0
+#: Units expected to take less than this get the next unit sent behind them.
+PREFETCH_BELOW = 0.25
 #: How long ``--failfast`` lets running tests finish before stopping their workers.
 FAILFAST_GRACE = 2.0
 #: A slot whose worker dies this many times in a row before it is ready stops the run.
 MAX_START_FAILURES = 2
 _TICK = 0.25
-
-
-class PoolError(RuntimeError):
-    """The pool cannot go on (a worker cannot even start)."""
-
-
-@dataclass
-class PoolContext:
-    """What the runner gives the pool once the databases are set up."""
-
-    start_method: str
-    strategy: Strategy
-    durations: dict[str, float]
-    make_databases: Callable[[Path], WorkerDatabases]
-    runner_class: type | None = None
-    runner_kwargs: dict[str, Any] = field(default_factory=dict)
-    mirrors: dict[str, str] = field(default_factory=dict)
-    timeout: float = 0.0
-    debug_sql: bool = False
-    reorder_by: tuple[type, ...] = ()
-    verbosity: int = 1
-    live: bool = False
-
-
-@dataclass
-class NotRun:
-    test_id: str
-    reason: str
 
 
 class PoolRun:
@@ -142,7 +113,7 @@ class PoolRun:
                 if owner is not None:
                     self._service(owner)
             self._check_timeouts()
-            self.progress.tick(self._remaining())
+            self.progress.tick(self._remaining)
         self._announce()
 
     def _announce(self) -> None:
@@ -206,21 +177,31 @@ class PoolRun:
                 # Tests a failed setUpClass skipped are not "not run": unittest is silent.
                 self._not_run(worker, "the run was interrupted")
             worker.finish_unit()
+            if worker.reserved:
+                following = worker.reserved.popleft()
+                worker.begin_unit(following, len(self.tests[following]))
+                self.progress.unit(worker.slot, self.keys[following])
             self._dispatch(worker)
+        elif kind == "batch":
+            for event in message[1]:
+                self._handle_event(worker, event)
         else:
-            skipped_unstarted = message[0] == "addSkip" and worker.current is None
-            worker.note(message)
-            self.progress.event(worker.slot, message, finished=skipped_unstarted)
-            # A test's events are replayed together, so that two workers' tests
-            # never interleave in the output.
-            if message[0] == "startTest":
-                worker.pending = [message]
-            elif worker.pending:
-                worker.pending.append(message)
-                if message[0] == "stopTest":
-                    self._flush(worker)
-            else:
-                replay(self.result, self.tests[worker.unit or 0], message)
+            self._handle_event(worker, message)
+
+    def _handle_event(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
+        skipped_unstarted = message[0] == "addSkip" and worker.current is None
+        worker.note(message)
+        self.progress.event(worker.slot, message, finished=skipped_unstarted)
+        # A test's events are replayed together, so that two workers' tests
+        # never interleave in the output.
+        if message[0] == "startTest":
+            worker.pending = [message]
+        elif worker.pending:
+            worker.pending.append(message)
+            if message[0] == "stopTest":
+                self._flush(worker)
+        else:
+            replay(self.result, self.tests[worker.unit or 0], message)
 
     def _flush(self, worker: WorkerHandle) -> None:
         pending, worker.pending = worker.pending, []
@@ -228,13 +209,25 @@ class PoolRun:
             replay(self.result, self.tests[worker.unit or 0], message)
 
     def _dispatch(self, worker: WorkerHandle) -> None:
-        if not self.queue or self.stopping:
+        """Keep the worker busy: a unit to run and, behind a short one, the next in line.
+
+        The unit held in reserve saves a round trip per unit; only short units get
+        one, so that a long unit never holds back work another worker could do.
+        """
+        if worker.unit is None and not (self.queue and not self.stopping):
             self._retire(worker)
             return
-        index = self.queue.popleft()
-        worker.begin_unit(index, len(self.tests[index]))
-        self.progress.unit(worker.slot, self.keys[index])
-        worker.conn.send((index, self.blobs.get(index)))
+        while self.queue and not self.stopping and not worker.reserved:
+            if worker.unit is not None:
+                if self.estimates.get(self.keys[worker.unit], 0.0) > PREFETCH_BELOW:
+                    return
+                index = self.queue.popleft()
+                worker.reserved.append(index)
+            else:
+                index = self.queue.popleft()
+                worker.begin_unit(index, len(self.tests[index]))
+                self.progress.unit(worker.slot, self.keys[index])
+            worker.conn.send((index, self.blobs.get(index)))
 
     def _retire(self, worker: WorkerHandle) -> None:
         with contextlib.suppress(OSError):
@@ -243,6 +236,16 @@ class PoolRun:
 
     def _died(self, worker: WorkerHandle) -> None:
         del self.workers[worker.slot]
+        if worker.reserved:
+            # Units sent behind the one it was running: another worker runs them.
+            if self.stopping in {"graceful", "now"}:
+                for index in worker.reserved:
+                    self.suite.not_run += [
+                        NotRun(test.id(), "the run was interrupted") for test in self.tests[index]
+                    ]
+            elif not self.stopping:
+                self.queue.extendleft(reversed(worker.reserved))
+            worker.reserved.clear()
         self.progress.unit(worker.slot, None)
         code = worker.process.exitcode
         if worker.retiring and worker.unit is None and code == 0:
@@ -271,12 +274,17 @@ class PoolRun:
         tests = self.tests[worker.unit or 0]
         key = self.keys[worker.unit or 0]
         error, reason = death_report(worker, code, self.context.timeout)
-        if worker.current is not None:
-            test = tests[worker.current]
+        current = worker.in_flight()
+        if current is not None:
+            test = tests[current]
+            if worker.current is None:
+                # Its start never reached us: the worker died before sending it.
+                self.result.startTest(test)
+                worker.started.add(current)
             self._flush(worker)
             self.result.addError(test, (type(error), error, None))
             self.result.stopTest(test)
-            self.progress.event(worker.slot, ("stopTest", worker.current, None), failed=True)
+            self.progress.event(worker.slot, ("stopTest", current, None), failed=True)
         else:
             phase = "setUpClass" if not worker.started else "tearDownClass"
             holder = unittest.suite._ErrorHolder(f"{phase} ({key})")  # type: ignore[attr-defined]
@@ -295,7 +303,8 @@ class PoolRun:
             return
         now = time.monotonic()
         for worker in list(self.workers.values()):
-            if worker.unit is not None and now - worker.armed_at > limit + TIMEOUT_KILL_GRACE:
+            armed = max(worker.armed_at(), worker.unit_started)
+            if worker.unit is not None and now - armed > limit + TIMEOUT_KILL_GRACE:
                 worker.timed_out = True
                 worker.process.kill()
 

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -63,6 +64,8 @@ class WorkerHandle:
     process: Any
     conn: Connection
     stop_flag: Any
+    #: Shared with the worker: running test index + 1, and when its deadline started.
+    state: Any = None
     dump_path: str = ""
     start_failures: int = 0
     ready: bool = False
@@ -74,15 +77,16 @@ class WorkerHandle:
     size: int = 0
     current: int | None = None
     started: set[int] = field(default_factory=set)
+    #: Units sent to it that wait behind the running one.
+    reserved: deque[int] = field(default_factory=deque)
     #: Events of the running test, replayed once it stops.
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     unit_started: float = 0.0
-    armed_at: float = 0.0
 
     def begin_unit(self, index: int, size: int) -> None:
         self.unit, self.size, self.current = index, size, None
         self.started = set()
-        self.unit_started = self.armed_at = time.monotonic()
+        self.unit_started = time.monotonic()
 
     def finish_unit(self) -> None:
         self.unit, self.current = None, None
@@ -92,21 +96,34 @@ class WorkerHandle:
         if event[0] == "startTest" and isinstance(event[1], int):
             self.current = event[1]
             self.started.add(event[1])
-            self.armed_at = time.monotonic()
         elif event[0] == "stopTest":
             self.current = None
-            self.armed_at = time.monotonic()
         elif event[0] == "addSkip" and isinstance(event[1], int) and self.current is None:
             # Python 3.12+ reports a decorator skip without starting the test.
             self.started.add(event[1])
 
+    def running_test(self) -> int | None:
+        """The test the worker was running, as it last said in shared memory."""
+        index = int(self.state[0]) - 1 if self.state is not None else -1
+        return index if 0 <= index < self.size else None
+
+    def armed_at(self) -> float:
+        return float(self.state[1]) if self.state is not None else self.unit_started
+
     def started_all(self) -> bool:
         return len(self.started) == self.size
 
+    def in_flight(self) -> int | None:
+        """The test running now: from its replayed start, else from shared memory."""
+        return self.current if self.current is not None else self.running_test()
+
     def unstarted(self, include_current: bool) -> list[int]:
-        pending = [index for index in range(self.size) if index not in self.started]
-        if include_current and self.current is not None:
-            pending.insert(0, self.current)
+        current = self.in_flight()
+        pending = [
+            index for index in range(self.size) if index not in self.started and index != current
+        ]
+        if include_current and current is not None:
+            pending.insert(0, current)
         return pending
 
     def read_stack(self) -> str | None:
@@ -125,6 +142,7 @@ def start_worker(
     context: Any = multiprocessing.get_context(method)
     parent_end, child_end = context.Pipe()
     stop_flag = context.Value("b", 0, lock=False)
+    state = context.RawArray("d", 2)
     # Forked children must not share the parent's database sockets.
     connections.close_all()
     dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""
@@ -132,7 +150,7 @@ def start_worker(
         os.remove(dump_path)
     process = context.Process(
         target=worker_module.main,
-        args=(setup, slot, child_end, stop_flag, units),
+        args=(setup, slot, child_end, stop_flag, state, units),
         name=f"testkit-worker-{slot}",
     )
     # Started with Ctrl-C ignored (spawned interpreters keep that), so that a Ctrl-C
@@ -145,7 +163,7 @@ def start_worker(
         if main:
             signal.signal(signal.SIGINT, previous)
     child_end.close()
-    return WorkerHandle(slot, process, parent_end, stop_flag, dump_path, failures)
+    return WorkerHandle(slot, process, parent_end, stop_flag, state, dump_path, failures)
 
 
 def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -152,13 +153,15 @@ class Progress:
         if failed or name in _FAILING or (name == "addSubTest" and event[3] is not None):
             self.failed += 1
 
-    def tick(self, remaining: float) -> None:
-        self.remaining = remaining
+    def tick(self, remaining: Callable[[], float]) -> None:
+        """Redraw (or print a plain line) when due; ``remaining`` is only asked then."""
         now = time.monotonic()
         if self.wrapper is not None:
             if now - self.last_draw >= _REDRAW:
+                self.remaining = remaining()
                 self.erase()
                 self.draw()
         elif now - self.last_plain >= PLAIN_INTERVAL:
             self.last_plain = now
+            self.remaining = remaining()
             self.say(self.status())

@@ -84,6 +84,10 @@ def _picklable(value: object) -> object:
     return value
 
 
+#: Events sent at once, with whatever was queued before them.
+_FLUSH_AT = frozenset({"stopTest", "addError", "addFailure"})
+
+
 class _RecordKeeper(logging.Handler):
     """Keeps the query log records of the running test, in a form that pickles."""
 
@@ -123,7 +127,8 @@ class EventResult(unittest.TestResult):
         super().__init__()
         self.failfast = failfast
         self.buffer = buffer
-        self._send = send
+        self._send_now = send
+        self._batch: list[Event] = []
         self._index = {id(test): index for index, test in enumerate(tests)}
         self._sent_out = (0, 0)
         self._sql: list[dict[str, Any]] = []
@@ -138,6 +143,22 @@ class EventResult(unittest.TestResult):
     @shouldStop.setter
     def shouldStop(self, value: bool) -> None:
         self._stopped = value
+
+    def _send(self, event: Event) -> None:
+        """Queue an event; a test's events go in one message when it stops.
+
+        Failures and class-level events go at once, so that a worker that dies
+        later cannot take them with it.
+        """
+        self._batch.append(event)
+        failed = event[0] in _FLUSH_AT or (event[0] == "addSubTest" and event[3] is not None)
+        if failed or isinstance(event[1], tuple):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._send_now(("batch", batch))
 
     def _ref(self, test: Any) -> Any:
         index = self._index.get(id(test))

@@ -32,7 +32,6 @@ from django_testkit.parallel import (
     runner_kwargs_for_workers,
 )
 from django_testkit.pool import PoolSuite
-from django_testkit.replay import with_replay
 
 
 def resolve_parallel(value: object) -> int:
@@ -174,6 +173,8 @@ class TestkitRunner(DiscoverRunner):
             or unittest.TextTestResult
         )
         if self.parallel > 1:
+            from django_testkit.replay import with_replay
+
             # Workers run the tests (and share mirrors); this process replays them.
             kwargs["resultclass"] = with_replay(base)
         elif self.mirror_sharing.mirrors:

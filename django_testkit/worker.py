@@ -68,16 +68,29 @@ class _Watchdog:
 
 
 class _WatchedResult(EventResult):
+    """Arms the deadline per test and shows the parent, in shared memory, what runs now.
+
+    ``state[0]`` is the running test's index + 1 (0: between tests) and
+    ``state[1]`` when the current deadline started (``time.monotonic()``, which
+    every process on the machine shares); a dead worker cannot tell, so this does.
+    """
+
     watchdog: _Watchdog
+    state: Any
 
     def startTest(self, test: Any) -> None:
         self.watchdog.arm()
+        self.state[1] = time.monotonic()
+        ref = self._ref(test)
+        self.state[0] = float(ref + 1) if isinstance(ref, int) else 0.0
         super().startTest(test)
 
     def stopTest(self, test: Any) -> None:
         super().stopTest(test)
         # Class teardown and the next class's setup get a deadline too.
         self.watchdog.arm()
+        self.state[0] = 0.0
+        self.state[1] = time.monotonic()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -117,6 +130,7 @@ def main(
     slot: int,
     conn: Connection,
     stop_flag: Any,
+    state: Any,
     units: Sequence[Sequence[Any]] = (),
 ) -> None:
     """Entry point of a worker process."""
@@ -125,7 +139,9 @@ def main(
     _prepare(setup, slot)
     dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""
     watchdog = _Watchdog(setup.timeout, dump_path)
-    resultclass: type = type("WorkerResult", (_WatchedResult,), {"watchdog": watchdog})
+    resultclass: type = type(
+        "WorkerResult", (_WatchedResult,), {"watchdog": watchdog, "state": state}
+    )
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
 
@@ -141,6 +157,10 @@ def main(
         if message is None:
             break
         index, blob = message
+        if stop_flag.value:
+            # The run is stopping: a unit sent in reserve is handed back unrun.
+            conn.send(("unitDone", index, 0.0))
+            continue
         tests = _load(blob, units, index)
         result = resultclass(
             send,
@@ -152,10 +172,12 @@ def main(
         )
         started = time.perf_counter()
         watchdog.arm()
+        state[1] = time.monotonic()
         try:
             unittest.TestSuite(tests).run(result)
         finally:
             watchdog.disarm()
+        result.flush()
         conn.send(("unitDone", index, time.perf_counter() - started))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -89,12 +89,20 @@ def _serial(tests: list[Any], buffer: bool) -> unittest.TextTestResult:
     return result
 
 
-def _replayed(tests: list[Any], buffer: bool) -> unittest.TextTestResult:
-    events: list[Any] = []
+def _record(tests: list[Any], buffer: bool = False) -> list[Any]:
+    """Run ``tests`` in an EventResult; the events it sent, each through pickle."""
+    messages: list[Any] = []
     worker = EventResult(
-        lambda event: events.append(pickle.loads(pickle.dumps(event))), tests, buffer=buffer
+        lambda message: messages.append(pickle.loads(pickle.dumps(message))), tests, buffer=buffer
     )
     unittest.TestSuite(tests).run(worker)
+    worker.flush()
+    assert all(kind == "batch" for kind, _ in messages)
+    return [event for _, batch in messages for event in batch]
+
+
+def _replayed(tests: list[Any], buffer: bool) -> unittest.TextTestResult:
+    events = _record(tests, buffer)
     resultclass = with_replay(unittest.TextTestResult)
     parent = resultclass(unittest.runner._WritelnDecorator(io.StringIO()), True, 2)
     parent.buffer = buffer
@@ -151,10 +159,7 @@ def test_chained_exceptions_keep_both_tracebacks_and_carets() -> None:
 
 def test_an_exception_that_cannot_be_pickled_arrives_as_a_stand_in() -> None:
     tests = _tests(Sample)
-    events: list[Any] = []
-    worker = EventResult(events.append, tests)
-    unittest.TestSuite(tests).run(worker)
-    errors = [event for event in events if event[0] == "addError"]
+    errors = [event for event in _record(tests) if event[0] == "addError"]
     (error,) = [event[2] for event in errors if "Unpicklable" in event[2].type_name]
     assert error.pickled is None
     assert error.type_name == "tests.test_replay.Unpicklable"
@@ -170,6 +175,23 @@ def test_subtests_without_a_message_are_named_as_serially() -> None:
     names = sorted(str(test) for test, _ in result.failures if "subtests" in str(test))
     assert any(name.endswith("(<subtest>)") for name in names), names
     assert not any("<object object" in name for name in names), names
+
+
+def test_a_tests_events_travel_in_one_message_and_failures_at_once() -> None:
+    messages: list[Any] = []
+    tests = _tests(Sample)
+    worker = EventResult(messages.append, tests)
+    unittest.TestSuite(tests[:1]).run(worker)  # test_chained: an error
+    first = [event[0] for event in messages[0][1]]
+    assert first == ["startTest", "addError"]
+    assert [event[0] for event in messages[1][1]] == ["stopTest"]
+    messages.clear()
+    passing = [test for test in tests if test._testMethodName == "test_pass"]
+    unittest.TestSuite(passing).run(worker)
+    worker.flush()
+    names = [event[0] for _, batch in messages for event in batch]
+    assert names[:3] == ["startTest", "addSuccess", "stopTest"]
+    assert len(messages) <= 2  # the test, then anything unittest adds after stopTest
 
 
 def test_should_stop_follows_the_pools_request() -> None:
