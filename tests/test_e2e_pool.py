@@ -140,13 +140,16 @@ def test_a_replacement_worker_uses_the_dead_workers_database_clone(
     project: Path, backend: str, db_suffix: str
 ) -> None:
     labels = ["work.tests.test_trouble", "work.tests.test_plain"]
-    env = _env(db_suffix, POOL_CRASH="kill")
-    run = run_tests(project, "--parallel", "2", "-v", "2", *labels, backend=backend, env=env)
-    assert run.returncode == 1, run.describe()
-    # The database tests ran (in whichever worker) against an existing clone.
-    assert run.outcomes.status_of("test_write_and_read") == ["ok"]
-    assert run.outcomes.status_of("test_starts_empty") == ["ok"]
-    assert leftover_databases(project, backend, db_suffix) == []
+    for files in ("0", "1") if backend == "sqlite" else ("0",):
+        env = _env(db_suffix, POOL_CRASH="kill", POOL_SQLITE_FILES=files)
+        args = ("--parallel", "2", "-v", "2", *labels)
+        run = run_tests(project, *args, backend=backend, env=env)
+        assert run.returncode == 1, run.describe()
+        # The database tests ran (in whichever worker) against an existing clone.
+        assert run.outcomes.status_of("test_write_and_read") == ["ok"]
+        assert run.outcomes.status_of("test_starts_empty") == ["ok"]
+        # Nothing is left: server databases, or SQLite test and clone files.
+        assert leftover_databases(project, backend, db_suffix) == [], run.describe()
 
 
 @pytest.mark.parametrize("start_method", START_METHODS)
