@@ -11,6 +11,7 @@ Layout of a generated project::
     benchapp/migrations/0001_initial.py
     benchapp/workload.py       # burn() and write_items(), called by the tests
     benchapp/tests/test_mNNN.py
+    pytest.ini                 # only with pytest_config=True / --pytest
 
 Also usable by hand: ``python bench/projectgen.py DEST --classes 20 --tests-per-class 5``.
 """
@@ -30,6 +31,7 @@ from project_templates import (
     MIGRATION_PY,
     MODELS_PY,
     PROJECT_PACKAGE,
+    PYTEST_INI,
     SETTINGS_TEMPLATE,
     WORKLOAD_TEMPLATE,
 )
@@ -189,9 +191,23 @@ def render_project(shape: SuiteShape) -> dict[str, str]:
     return files
 
 
-def generate_project(shape: SuiteShape, dest: Path) -> Path:
-    """Write the project for ``shape`` into ``dest`` (absent or empty); return ``dest``."""
-    return write_project(render_project(shape), dest)
+def render_pytest_config() -> dict[str, str]:
+    """Extra files that let pytest-django (and pytest-xdist) run the generated tests.
+
+    ``generate_project(..., pytest_config=True)`` writes them along with the project.
+    """
+    return {"pytest.ini": PYTEST_INI}
+
+
+def generate_project(shape: SuiteShape, dest: Path, *, pytest_config: bool = False) -> Path:
+    """Write the project for ``shape`` into ``dest`` (absent or empty); return ``dest``.
+
+    With ``pytest_config`` the project also gets a ``pytest.ini`` for pytest-django.
+    """
+    files = render_project(shape)
+    if pytest_config:
+        files.update(render_pytest_config())
+    return write_project(files, dest)
 
 
 def write_project(files: dict[str, str], dest: Path) -> Path:
@@ -227,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db-writes", type=int, default=0)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--skew", action="append", default=[], metavar="INDEX=FACTOR")
+    parser.add_argument(
+        "--pytest", action="store_true", help="also write a pytest.ini for pytest-django"
+    )
     args = parser.parse_args(argv)
     shape = SuiteShape(
         classes=args.classes,
@@ -239,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sleep=args.sleep,
         skew=_parse_skew(args.skew),
     )
-    generate_project(shape, args.dest)
+    generate_project(shape, args.dest, pytest_config=args.pytest)
     print(f"wrote {shape.total_tests} tests to {args.dest}")
     return 0
 

@@ -14,9 +14,7 @@ script, so the sibling modules import as ``projectgen`` and ``timing``.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from timing import (
     ratios,
     results_as_data,
     run_benchmark,
+    scratch_directory,
     write_json,
 )
 
@@ -74,27 +73,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(args)
     shape = overhead_shape(args.tests)
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-runner-overhead-"))
     try:
-        project = generate_project(shape, workdir / "project")
-        print(
-            f"{shape.total_tests} tests in {shape.classes} classes; {config.warmup} warm-up + "
-            f"{config.repeat} interleaved runs per runner; python {sys.executable}",
-            flush=True,
-        )
-        results = run_benchmark(
-            overhead_commands(project, shape),
-            config,
-            progress=lambda message: print(f"  {message}", flush=True),
-        )
+        with scratch_directory("bench-runner-overhead-", args.keep) as workdir:
+            project = generate_project(shape, workdir / "project")
+            print(
+                f"{shape.total_tests} tests in {shape.classes} classes; {config.warmup} warm-up "
+                f"+ {config.repeat} interleaved runs per runner; python {sys.executable}",
+                flush=True,
+            )
+            results = run_benchmark(
+                overhead_commands(project, shape),
+                config,
+                progress=lambda message: print(f"  {message}", flush=True),
+            )
     except BenchmarkError as exc:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if args.keep:
-            print(f"kept generated project: {workdir / 'project'}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
     ratio = ratios(results, BASELINE)[CANDIDATE]
     met = ratio <= GOAL_RATIO

@@ -14,12 +14,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,3 +274,16 @@ def config_from_args(args: argparse.Namespace) -> TimingConfig:
     return TimingConfig(
         repeat=args.repeat, warmup=args.warmup, timeout=args.timeout, rotate=not args.no_rotate
     )
+
+
+@contextmanager
+def scratch_directory(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary directory for generated projects, removed afterwards unless ``keep``."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield workdir
+    finally:
+        if keep:
+            print(f"kept generated project(s) in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
