@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django_testkit.exceptions import TestkitError
 from django_testkit.scheduling import Strategy, Unit
 
 if TYPE_CHECKING:
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
 
 
-class PoolError(RuntimeError):
-    """The pool cannot go on (a worker cannot even start)."""
+class PoolError(TestkitError):
+    """The pool cannot go on (a worker cannot even start): one line, exit status 1."""
 
 
 @dataclass

@@ -277,6 +277,20 @@ def test_failfast_stops_every_worker_and_keeps_finished_results(
     assert len([s for _, s in run.outcomes.statuses if s in {"ERROR", "FAIL"}]) >= 1
 
 
+def test_workers_that_cannot_start_stop_the_run_with_one_line(project: Path) -> None:
+    env = _env(POOL_BREAK_WORKERS="1")
+    run = run_tests(project, "--parallel", "2", "--start-method", "spawn", env=env)
+    assert run.returncode == 1, run.describe()
+    last = run.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"PoolError: Worker \d could not start \(exited with status 1\); see its output "
+        r"above\. Run with --parallel 1 to see the problem in-process\.",
+        last,
+    ), run.describe()
+    assert "RuntimeError: this worker cannot start (POOL_BREAK_WORKERS)" in run.stderr
+    assert leftover_databases(project, "sqlite", "") == []
+
+
 def test_pdb_with_parallel_workers_is_refused(project: Path) -> None:
     run = run_tests(project, "--parallel", "2", "--pdb")
     assert run.returncode == 1
