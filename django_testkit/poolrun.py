@@ -189,9 +189,8 @@ class PoolRun:
             self._handle_event(worker, message)
 
     def _handle_event(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
-        skipped_unstarted = message[0] == "addSkip" and worker.current is None
         worker.note(message)
-        self.progress.event(worker.slot, message, finished=skipped_unstarted)
+        self.progress.event(worker.slot, message)
         # A test's events are replayed together, so that two workers' tests
         # never interleave in the output.
         if message[0] == "startTest":

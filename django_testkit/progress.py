@@ -143,12 +143,10 @@ class Progress:
         else:
             self.running[slot] = key
 
-    def event(
-        self, slot: int, event: tuple[Any, ...], failed: bool = False, finished: bool = False
-    ) -> None:
-        """Count a replayed event; ``finished``: a test that ends without stopTest."""
+    def event(self, slot: int, event: tuple[Any, ...], failed: bool = False) -> None:
+        """Count a replayed event (every test ends with stopTest, even a skipped one)."""
         name = event[0]
-        if name == "stopTest" or finished:
+        if name == "stopTest":
             self.done += 1
         if failed or name in _FAILING or (name == "addSubTest" and event[3] is not None):
             self.failed += 1
