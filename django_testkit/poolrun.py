@@ -43,6 +43,8 @@ _TICK = 0.25
 
 
 class PoolRun:
+    """The state of one parallel run: the queue, the workers, and whether it is stopping."""
+
     def __init__(self, suite: Any, context: PoolContext, result: Any) -> None:
         self.suite, self.context, self.result = suite, context, result
         units = suite.units()
@@ -51,7 +53,8 @@ class PoolRun:
         self.queue = deque(unit.index for unit in context.strategy.order(units, context.durations))
         self.estimates = estimate_durations(units, context.durations)
         self.workers: dict[int, WorkerHandle] = {}
-        self.stopping = ""  # "", "graceful" or "now"
+        #: "" (running), "failfast", "graceful" (Ctrl-C once) or "now" (twice, SIGTERM).
+        self.stopping = ""
         self.stop_since = 0.0
         self.terminated = False
         #: Messages from signal handlers, printed by the loop (never inside a handler).
