@@ -220,16 +220,21 @@ class PoolRun:
             self._retire(worker)
             return
         while self.queue and not self.stopping and not worker.reserved:
-            if worker.unit is not None:
-                if self.estimates.get(self.keys[worker.unit], 0.0) > PREFETCH_BELOW:
-                    return
-                index = self.queue.popleft()
+            running = worker.unit is not None
+            if running and self.estimates.get(self.keys[worker.unit or 0], 0.0) > PREFETCH_BELOW:
+                return
+            index = self.queue.popleft()
+            try:
+                worker.conn.send((index, self.blobs.get(index)))
+            except OSError:
+                # It has just died; the unit goes back first in line for the next worker.
+                self.queue.appendleft(index)
+                return
+            if running:
                 worker.reserved.append(index)
             else:
-                index = self.queue.popleft()
                 worker.begin_unit(index, len(self.tests[index]))
                 self.progress.unit(worker.slot, self.keys[index])
-            worker.conn.send((index, self.blobs.get(index)))
 
     def _retire(self, worker: WorkerHandle) -> None:
         with contextlib.suppress(OSError):
