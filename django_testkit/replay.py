@@ -349,6 +349,10 @@ def replay(result: Any, tests: Sequence[Any], event: Event) -> None:
     name, ref = event[0], event[1]
     if isinstance(ref, tuple):
         holder = unittest.suite._ErrorHolder(ref[1])  # type: ignore[attr-defined]
+        if getattr(result, "_newline", None) is False:
+            # Every replayed test ends its line; Python 3.11's "expected failure" status
+            # does not record that, and a class-level error would lose its name.
+            result._newline = True
         # unittest captures output around class fixtures too (--buffer).
         _call(result, "_setupStdout")
         try:

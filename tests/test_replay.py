@@ -213,3 +213,20 @@ def test_class_level_errors_are_replayed_on_a_stand_in_with_the_class_name() -> 
     ]
     assert result.testsRun == 0
     assert sys.stdout is sys.__stdout__ or not isinstance(sys.stdout, io.StringIO)
+
+
+def test_a_class_level_error_after_an_expected_failure_keeps_its_name() -> None:
+    """In parallel runs any test may come before a class-level error; Python 3.11's
+    "expected failure" status leaves unittest thinking the line is still open."""
+    events = _record(_tests(Sample)) + _record(_tests(BrokenClass))
+    expected = [e for e in events if e[0] != "addDuration" and e[1] == 1]  # test_expected
+    holder = [e for e in events if isinstance(e[1], tuple)]
+    stream = io.StringIO()
+    resultclass = with_replay(unittest.TextTestResult)
+    parent = resultclass(unittest.runner._WritelnDecorator(stream), True, 2)
+    tests = _tests(Sample)
+    assert str(tests[1]).startswith("test_expected ")
+    for event in [*expected, *holder]:
+        replay(parent, tests, event)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1] == "setUpClass (tests.test_replay.BrokenClass) ... ERROR", lines
