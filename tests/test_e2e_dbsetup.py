@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ import pytest
 from tests.support.projects import (
     DISCOVER,
     RUN_TIMEOUT,
+    interrupt_run,
     run_manage,
     run_tests,
     start_tests,
-    wait_for_file,
 )
 from tests.support.servers import create_database, leftover_databases
 
@@ -163,20 +162,7 @@ def test_interrupted_run_leaves_nothing_behind(
     env = env_for(suffix, DBSETUP_WAIT_FILE=str(marker))
     args = ["--parallel", "2"] if parallel else []
     process = start_tests(project, backend, env, *args, "shop.tests")
-    try:
-        wait_for_file(marker, process)
-        if how == "sigterm":
-            process.send_signal(signal.SIGTERM)
-        else:
-            # A terminal sends SIGINT to the whole process group; the second one interrupts.
-            for _ in range(2):
-                os.killpg(process.pid, signal.SIGINT)
-                time.sleep(0.5)
-        _, err = process.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+    err = interrupt_run(process, marker, how)
     assert process.returncode != 0, err
     if how == "sigterm":
         assert process.returncode == 128 + signal.SIGTERM, err

@@ -26,10 +26,10 @@ from tests.support.projects import (
     POOL_PROJECT,
     RUN_TIMEOUT,
     copy_project,
+    interrupt_run,
     manage_environment,
     run_tests,
     start_tests,
-    wait_for_file,
 )
 from tests.support.servers import leftover_databases
 
@@ -232,16 +232,14 @@ def test_ctrl_c_once_lets_running_tests_finish_and_prints_the_results(
     env = _env(db_suffix, POOL_WAIT_FILE=str(marker))
     args = ("--parallel", "2", "--start-method", start_method, "--schedule", "discovery")
     process = start_tests(project, backend, env, *args)
-    try:
-        wait_for_file(Path(f"{marker}.started"), process)
-        os.killpg(process.pid, signal.SIGINT)
-        time.sleep(1)
+
+    def let_the_waiting_test_finish() -> None:
+        time.sleep(0.5)
         marker.touch()
-        _, err = process.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+
+    err = interrupt_run(
+        process, Path(f"{marker}.started"), "ctrl-c", then=let_the_waiting_test_finish
+    )
     assert process.returncode == 1, err
     assert "Interrupted: letting running tests finish (Ctrl-C again to stop them now)." in err
     # The waiting test finished and the results so far were printed.
@@ -259,19 +257,7 @@ def test_sigterm_or_a_second_ctrl_c_stops_the_workers_now(
     marker = tmp_path / "never"
     env = _env(db_suffix, POOL_WAIT_FILE=str(marker))
     process = start_tests(project, backend, env, "--parallel", "2", "--start-method", start_method)
-    try:
-        wait_for_file(Path(f"{marker}.started"), process)
-        if how == "sigterm":
-            process.send_signal(signal.SIGTERM)
-        else:
-            for _ in range(2):
-                os.killpg(process.pid, signal.SIGINT)
-                time.sleep(0.5)
-        _, err = process.communicate(timeout=RUN_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+    err = interrupt_run(process, Path(f"{marker}.started"), how)
     if how == "sigterm":
         assert process.returncode == 128 + signal.SIGTERM, err
         assert "Terminated (SIGTERM): stopping and cleaning up." in err

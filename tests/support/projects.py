@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +142,33 @@ def wait_for_file(path: Path, process: subprocess.Popen[str]) -> None:
             out, err = process.communicate()
             raise AssertionError(f"the waiting test never started:\n{out}\n{err}")
         time.sleep(0.1)
+
+
+def interrupt_run(
+    process: subprocess.Popen[str],
+    started: Path,
+    how: str,
+    then: Callable[[], None] | None = None,
+) -> str:
+    """Once a test of ``process`` creates ``started``, interrupt the run; return its stderr.
+
+    ``how``: ``"sigterm"`` (what CI sends the process on cancel), ``"ctrl-c"`` or
+    ``"ctrl-c-twice"`` (SIGINT to the whole process group, as a terminal sends it).
+    ``then`` runs after the signals. The group is killed if the run does not end.
+    """
+    try:
+        wait_for_file(started, process)
+        if how == "sigterm":
+            process.send_signal(signal.SIGTERM)
+        else:
+            for _ in range(2 if how == "ctrl-c-twice" else 1):
+                os.killpg(process.pid, signal.SIGINT)
+                time.sleep(0.5)
+        if then is not None:
+            then()
+        _, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    return err
