@@ -83,7 +83,7 @@ def add_parallel_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def runner_kwargs_for_workers(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def runner_kwargs_for_workers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The runner's keyword arguments that can travel to a spawned worker."""
     kept = {}
     for name, value in kwargs.items():
@@ -152,7 +152,8 @@ def pool_context(runner: Any) -> PoolContext:
 def report_pool(runner: Any, suite: PoolSuite) -> int:
     """Record durations and say what did not run; 1 when the run is incomplete."""
     path = durations_path(runner.config)
-    old, _ = load_durations(path)
+    # What the run started from (read once, before the run, by pool_context).
+    old = suite.context.durations if suite.context is not None else {}
     present = None
     if runner.whole_suite and not suite.interrupted:
         present = {unit.key for unit in suite.units()}

@@ -193,7 +193,7 @@ class PoolRun:
 
     def _handle_event(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
         worker.note(message)
-        self.progress.event(worker.slot, message)
+        self.progress.event(message)
         # A test's events are replayed together, so that two workers' tests
         # never interleave in the output.
         if message[0] == "startTest":
@@ -291,7 +291,7 @@ class PoolRun:
             self._flush(worker)
             self.result.addError(test, (type(error), error, None))
             self.result.stopTest(test)
-            self.progress.event(worker.slot, ("stopTest", current, None), failed=True)
+            self.progress.event(("stopTest", current, None), failed=True)
         else:
             phase = "setUpClass" if not worker.started else "tearDownClass"
             holder = unittest.suite._ErrorHolder(f"{phase} ({key})")  # type: ignore[attr-defined]

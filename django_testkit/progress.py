@@ -143,7 +143,7 @@ class Progress:
         else:
             self.running[slot] = key
 
-    def event(self, slot: int, event: tuple[Any, ...], failed: bool = False) -> None:
+    def event(self, event: tuple[Any, ...], failed: bool = False) -> None:
         """Count a replayed event (every test ends with stopTest, even a skipped one)."""
         name = event[0]
         if name == "stopTest":

@@ -88,7 +88,7 @@ class TestkitRunner(DiscoverRunner):
             "start_method": start_method,
             "durations_file": durations_file,
         }
-        self.worker_kwargs = runner_kwargs_for_workers(args, {**kwargs, **cli})
+        self.worker_kwargs = runner_kwargs_for_workers({**kwargs, **cli})
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
