@@ -6,8 +6,20 @@ Set ``TEST_RUNNER = "django_testkit.TestkitRunner"`` and keep running
 
 from __future__ import annotations
 
-from django_testkit.runner import TestkitRunner
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["TestkitRunner", "__version__"]
+
+if TYPE_CHECKING:
+    from django_testkit.runner import TestkitRunner
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that ``python -m django_testkit.covboot`` starts coverage before Django loads.
+    if name == "TestkitRunner":
+        from django_testkit.runner import TestkitRunner
+
+        return TestkitRunner
+    raise AttributeError(f"module 'django_testkit' has no attribute {name!r}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any
 
+from django_testkit.covoptions import ReportSpec, parse_reports, parse_sources
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.thresholds import parse_minimum, parse_rules
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -44,6 +46,38 @@ class TestkitConfig:
     start_method: str = ""
     #: The durations store ("": .testkit/durations.json in the project directory).
     durations_file: str = ""
+    #: Coverage sources (None: coverage off; empty: the project, or coverage's config).
+    cov: tuple[str, ...] | None = None
+    #: Turn coverage off whatever else asks for it.
+    no_cov: bool = False
+    #: Reports to write (None: a terminal table).
+    cov_report: tuple[ReportSpec, ...] | None = None
+    #: Branch coverage (None: as coverage's configuration says).
+    cov_branch: bool | None = None
+    #: Minimum total percentage (None: coverage's fail_under, if any).
+    cov_fail_under: float | None = None
+    #: "test": record which test ran each line (coverage contexts).
+    cov_context: str = ""
+    #: coverage.py configuration file ("": coverage's own search).
+    cov_config: str = ""
+    #: Measure Django templates through django_coverage_plugin.
+    cov_templates: bool = False
+    #: Minimum percentage per glob or app label.
+    cov_fail_under_paths: dict[str, float] = field(default_factory=dict)
+    #: Git revision changed lines are measured against ("": the merge base with main).
+    diff_base: str = ""
+    #: Minimum percentage of changed executable lines that ran (None: no check).
+    diff_fail_under: float | None = None
+    #: Baseline file of the coverage ratchet ("": no ratchet).
+    cov_baseline: str = ""
+    #: How many points total coverage may drop below the baseline.
+    cov_baseline_tolerance: float = 0.0
+    #: Raise the baseline to this run's total when everything passed.
+    cov_update_baseline: bool = False
+
+    @property
+    def coverage_on(self) -> bool:
+        return (self.cov is not None or self.cov_templates) and not self.no_cov
 
 
 def _where(key: str, source: str) -> str:
@@ -120,6 +154,47 @@ def _path(key: str, value: object, source: str) -> str:
     return str(value)
 
 
+def _sources(key: str, value: object, source: str) -> tuple[str, ...] | None:
+    if isinstance(value, str) and source == "environment":
+        flag = value.strip().lower()
+        if flag in _TRUE | _FALSE:
+            return () if flag in _TRUE else None
+        value = value.split(",")
+    if value is False or value is None:
+        return None
+    return parse_sources(value, _where(key, source))
+
+
+def _reports(key: str, value: object, source: str) -> tuple[ReportSpec, ...]:
+    if isinstance(value, str) and source == "environment":
+        value = value.split(",")
+    return parse_reports(value, _where(key, source))
+
+
+def _minimum(key: str, value: object, source: str) -> float | None:
+    return None if value is None else parse_minimum(value, _where(key, source))
+
+
+def _rules(key: str, value: object, source: str) -> dict[str, float]:
+    if isinstance(value, str) and source == "environment":
+        pairs = [item.rpartition("=") for item in value.split(",") if item.strip()]
+        value = {name.strip(): number for name, _, number in pairs}
+    return parse_rules(value, _where(key, source))
+
+
+def _tolerance(key: str, value: object, source: str) -> float:
+    points = parse_minimum(value, _where(key, source))
+    return points
+
+
+def _text(key: str, value: object, source: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{_where(key, source)} = {value!r} is not text; use a string such as 'origin/main'."
+        )
+    return value.strip()
+
+
 _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
     "db_suffix": _suffix,
     "reuse_db": _boolean,
@@ -129,6 +204,20 @@ _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
     "schedule": _choice(("duration", "discovery"), "a schedule"),
     "start_method": _choice(("fork", "spawn", "forkserver"), "a multiprocessing start method"),
     "durations_file": _path,
+    "cov": _sources,
+    "no_cov": _boolean,
+    "cov_report": _reports,
+    "cov_branch": _boolean,
+    "cov_fail_under": _minimum,
+    "cov_context": _choice(("", "test"), "a coverage context"),
+    "cov_config": _path,
+    "cov_templates": _boolean,
+    "cov_fail_under_paths": _rules,
+    "diff_base": _text,
+    "diff_fail_under": _minimum,
+    "cov_baseline": _path,
+    "cov_baseline_tolerance": _tolerance,
+    "cov_update_baseline": _boolean,
 }
 
 

@@ -146,6 +146,7 @@ def pool_context(runner: Any) -> PoolContext:
         reorder_by=tuple(runner.reorder_by),
         verbosity=runner.verbosity,
         live=not os.environ.get("CI"),
+        coverage=runner.coverage.worker_spec(),
     )
 
 

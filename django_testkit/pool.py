@@ -25,6 +25,7 @@ from django_testkit.exceptions import TestkitError
 from django_testkit.scheduling import Strategy, Unit
 
 if TYPE_CHECKING:
+    from django_testkit.measure import CoverageSpec
     from django_testkit.workerdb import WorkerDatabases
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
@@ -50,6 +51,7 @@ class PoolContext:
     reorder_by: tuple[type, ...] = ()
     verbosity: int = 1
     live: bool = False
+    coverage: CoverageSpec | None = None
 
 
 @dataclass
@@ -85,10 +87,20 @@ class PoolSuite(unittest.TestSuite):
         self.context: PoolContext | None = None
         self.measured: dict[str, float] = {}
         self.not_run: list[NotRun] = []
+        #: Units whose coverage data a dying worker took with it.
+        self.lost: list[str] = []
         self.interrupted = False
 
     def prepare(self, context: PoolContext) -> None:
         self.context = context
+
+    def incomplete_coverage(self) -> str:
+        """Why the run's coverage data misses something ("" when it does not)."""
+        if self.lost:
+            return "; ".join(self.lost)
+        if self.interrupted:
+            return "the run was interrupted"
+        return ""
 
     def units(self) -> list[Unit]:
         groups = (unittest.loader._FailedTest, *(self.context.reorder_by if self.context else ()))  # type: ignore[attr-defined]
@@ -123,6 +135,7 @@ class PoolSuite(unittest.TestSuite):
                 mirrors=context.mirrors,
                 timeout=context.timeout,
                 dump_dir=scratch if context.timeout else "",
+                coverage=context.coverage,
             )
             run.execute(setup, self._blobs() if context.start_method != "fork" else {})
         return result

@@ -281,6 +281,8 @@ class PoolRun:
         tests = self.tests[worker.unit or 0]
         key = self.keys[worker.unit or 0]
         error, reason = death_report(worker, code, self.context.timeout)
+        if worker.unit is not None:
+            self.suite.lost.append(f"{reason} in {key}")
         current = worker.in_flight()
         if current is not None:
             test = tests[current]

@@ -14,6 +14,8 @@ from django.db import connections
 from django.test.runner import DiscoverRunner
 
 from django_testkit.config import load_config
+from django_testkit.coverageargs import add_coverage_arguments, coverage_cli
+from django_testkit.covrun import coverage_for
 from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
 from django_testkit.dbsetup import (
     SetupOptions,
@@ -21,7 +23,7 @@ from django_testkit.dbsetup import (
     setup_test_databases,
     teardown_test_databases,
 )
-from django_testkit.exceptions import ConfigurationError
+from django_testkit.exceptions import EXIT_OK, ConfigurationError
 from django_testkit.interrupts import sigterm_raises
 from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
 from django_testkit.parallel import (
@@ -87,13 +89,19 @@ class TestkitRunner(DiscoverRunner):
             "schedule": schedule,
             "start_method": start_method,
             "durations_file": durations_file,
+            **coverage_cli(kwargs),
         }
-        self.worker_kwargs = runner_kwargs_for_workers({**kwargs, **cli})
+        # A worker's runner only rebuilds the test environment; it never measures.
+        self.worker_kwargs = runner_kwargs_for_workers({**kwargs, **cli, "no_cov": True})
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
         self.config = load_config(getattr(settings, "TESTKIT", None), os.environ, cli)
+        self.cli_fail_under = cli.get("cov_fail_under")
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
+        self.coverage = coverage_for(self.config, self.verbosity)
+        self.failed_tests = 0
+        self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
         self.whole_suite = False
@@ -116,6 +124,7 @@ class TestkitRunner(DiscoverRunner):
             "server do not collide (also TESTKIT_DB_SUFFIX).",
         )
         add_parallel_arguments(parser)
+        add_coverage_arguments(parser)
 
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:
         # Django 4.2 also takes extra_tests; pass every argument on as given.
@@ -126,8 +135,15 @@ class TestkitRunner(DiscoverRunner):
         return super().build_suite(*args, **kwargs)
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
-        with sigterm_raises():
-            return super().run_tests(*args, **kwargs)
+        try:
+            with sigterm_raises():
+                failures = super().run_tests(*args, **kwargs)
+        finally:
+            self.coverage.close()
+        if not failures and self.coverage_status:
+            # All tests passed but a coverage threshold was missed: coverage.py's status 2.
+            raise SystemExit(self.coverage_status)
+        return failures
 
     def setup_databases(self, **kwargs: Any) -> Any:
         """Plan the test databases, then create, clone and mirror them.
@@ -177,8 +193,12 @@ class TestkitRunner(DiscoverRunner):
 
             # Workers run the tests (and share mirrors); this process replays them.
             kwargs["resultclass"] = with_replay(base)
-        elif self.mirror_sharing.mirrors:
-            kwargs["resultclass"] = with_mirror_sharing(base, self.mirror_sharing)
+        else:
+            wrapped = self.coverage.result_class(base)
+            if self.mirror_sharing.mirrors:
+                wrapped = with_mirror_sharing(wrapped, self.mirror_sharing)
+            if wrapped is not base:
+                kwargs["resultclass"] = wrapped
         return kwargs
 
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
@@ -188,8 +208,12 @@ class TestkitRunner(DiscoverRunner):
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failed: int = super().suite_result(suite, result, **kwargs)
+        incomplete = ""
         if isinstance(suite, PoolSuite):
             failed += report_pool(self, suite)
+            incomplete = suite.incomplete_coverage()
+        self.failed_tests = failed
+        self.coverage_status = self.coverage.report(self, incomplete)
         return failed
 
     def plan_databases(self, needed: Any) -> DatabasePlan:

@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TextIO
 
 from django_testkit import workerdb
+from django_testkit.measure import CoverageSpec
 from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
 from django_testkit.replay import Event, EventResult
 
@@ -49,6 +50,8 @@ class WorkerSetup:
     timeout: float = 0.0
     #: Where the watchdog writes stacks (one file per slot), when ``timeout`` is set.
     dump_dir: str = ""
+    #: How to measure coverage (None: not at all).
+    coverage: CoverageSpec | None = None
 
 
 class _Watchdog:
@@ -91,6 +94,14 @@ class _WatchedResult(EventResult):
         self.watchdog.arm()
         self.state[0] = 0.0
         self.state[1] = time.monotonic()
+
+
+def _measure(spec: CoverageSpec | None, slot: int) -> Any:
+    if spec is None:
+        return None
+    from django_testkit import measure
+
+    return measure.start(spec, f"worker-{slot}-{os.getpid()}")
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -136,6 +147,8 @@ def main(
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # Before Django is set up in a fresh process, so that its imports are measured.
+    cov = _measure(setup.coverage, slot)
     _prepare(setup, slot)
     dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""
     watchdog = _Watchdog(setup.timeout, dump_path)
@@ -144,6 +157,10 @@ def main(
     )
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
+    if cov is not None and setup.coverage is not None and setup.coverage.contexts:
+        from django_testkit.contexts import with_test_contexts
+
+        resultclass = with_test_contexts(resultclass, cov)
 
     def send(event: Event) -> None:
         conn.send(event)
@@ -178,7 +195,13 @@ def main(
         finally:
             watchdog.disarm()
         result.flush()
+        if cov is not None:
+            # A worker that dies later loses at most the unit it is running.
+            cov.save()
         conn.send(("unitDone", index, time.perf_counter() - started))
+    if cov is not None:
+        cov.stop()
+        cov.save()
     sys.stdout.flush()
     sys.stderr.flush()
     from django.db import connections

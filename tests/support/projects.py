@@ -20,6 +20,7 @@ EXAMPLE_PROJECT = REPO / "example_project"
 EDGE_PROJECT = REPO / "tests" / "fixtures" / "edgecases"
 DBSETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
 POOL_PROJECT = REPO / "tests" / "fixtures" / "pool"
+COVERAGE_PROJECT = REPO / "tests" / "fixtures" / "coverage"
 
 DISCOVER = "django.test.runner.DiscoverRunner"
 TESTKIT = "django_testkit.TestkitRunner"

@@ -1,0 +1,161 @@
+"""Starting coverage before Django sets itself up, and the run's measurement session.
+
+Django imports settings, models, admin and urls before it even looks up the
+test runner, so a runner that starts coverage itself has already missed those
+lines. When coverage is asked for and nothing measures the process yet, the
+runner therefore starts the same command again, in place (``os.execv``: same
+pid, terminal and signals), through :func:`boot`, which starts coverage first
+and then runs the original entry point (``manage.py``, ``django-admin`` or
+``python -m django``) exactly as ``coverage run`` would. When ``coverage run``
+already measures the process, that measurement is extended instead: the
+workers' data is combined into it.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import coverage
+
+from django_testkit import measure
+from django_testkit.measure import CoverageSpec
+
+#: Carries the spec from the first process to the relaunched one (removed on arrival).
+ENV = "TESTKIT_COVERAGE_SPEC"
+
+_session: Session | None = None
+
+
+class Session:
+    """The run's coverage: the parent's own measurement (or ``coverage run``'s)."""
+
+    def __init__(self, spec: CoverageSpec, cov: coverage.Coverage, *, outer: bool = False) -> None:
+        self.spec = spec
+        self.cov = cov
+        self.outer = outer
+        self.note = ""
+        self.finished: coverage.Coverage | None = None
+
+    def worker_spec(self) -> CoverageSpec | None:
+        """What workers measure with; None when coverage's own patch measures them."""
+        if hasattr(__import__("multiprocessing"), measure.MULTIPROCESSING_PATCHED):
+            return None
+        return self.spec
+
+    def finish(self) -> coverage.Coverage:
+        """Stop the parent's share, combine every fragment; safe to call twice."""
+        if self.finished is None:
+            if self.outer:
+                self.finished = measure.combine(self.spec, into=self.cov)
+            else:
+                self.cov.stop()
+                self.cov.save()
+                self.finished = measure.combine(self.spec)
+        return self.finished
+
+
+def current() -> Session | None:
+    return _session
+
+
+def adopt(outer: coverage.Coverage, spec: CoverageSpec) -> Session:
+    """Extend the measurement of ``coverage run``: workers use its settings and data."""
+    global _session
+    options: dict[str, Any] = {}
+    for name in (
+        "run:source",
+        "run:source_pkgs",
+        "run:source_dirs",
+        "run:include",
+        "run:omit",
+        "run:branch",
+        "run:plugins",
+        "run:core",
+        "run:cover_pylib",
+        "run:timid",
+        "run:relative_files",
+        "run:context",
+    ):
+        value = outer.get_option(name)
+        if value not in (None, [], ""):
+            options[name] = value
+    options["run:parallel"] = False
+    config_file = outer.config.config_file or False
+    adopted = CoverageSpec(
+        config_file=config_file,
+        options=options,
+        fragments=measure.make_fragments_dir(str(outer.get_option("run:data_file"))),
+        contexts=spec.contexts,
+        described="Coverage: extending the measurement of the `coverage run` running this "
+        "command (its settings apply); workers' data is combined into it.",
+    )
+    _session = Session(adopted, outer, outer=True)
+    return _session
+
+
+def start_here(spec: CoverageSpec) -> Session:
+    """Measure from now on in this process (lines already run are missed)."""
+    global _session
+    spec = _with_fragments(spec)
+    _session = Session(spec, measure.start(spec, "parent"))
+    _session.note = (
+        "Coverage: started after Django was set up (this is not a `manage.py test` command "
+        "line), so module-level lines that ran earlier are not measured; use "
+        "`coverage run` around this program to measure them."
+    )
+    return _session
+
+
+def _with_fragments(spec: CoverageSpec) -> CoverageSpec:
+    fragments = measure.make_fragments_dir(spec.data_file)
+    return CoverageSpec(**{**spec.__dict__, "fragments": fragments})
+
+
+def entry_point() -> tuple[str, str] | None:
+    """How this process was started: ("module", name) or ("path", script); None if unknown."""
+    if len(sys.argv) < 2 or sys.argv[1] != "test":
+        return None
+    main = sys.modules.get("__main__")
+    module_spec = getattr(main, "__spec__", None)
+    if module_spec is not None and module_spec.name:
+        return ("module", module_spec.name)
+    script = Path(sys.argv[0])
+    if sys.argv[0] and script.is_file():
+        return ("path", str(script.resolve()))
+    return None
+
+
+def relaunch(spec: CoverageSpec, target: tuple[str, str]) -> NoReturn:
+    """Run this command again, in this process, with coverage started first."""
+    os.environ[ENV] = spec.to_json()
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    argv = [sys.executable, *flags, "-m", "django_testkit.covboot", *target, *sys.argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def boot(argv: list[str]) -> None:
+    """``python -m django_testkit.covboot KIND TARGET ARGV...``: measure, then run."""
+    global _session
+    spec = _with_fragments(CoverageSpec.from_json(os.environ.pop(ENV)))
+    kind, target, *original = argv
+    _session = Session(spec, measure.start(spec, "parent"))
+    sys.argv = original
+    if kind == "module":
+        sys.path[0] = os.getcwd()
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:
+        sys.path[0] = os.path.dirname(target)
+        runpy.run_path(target, run_name="__main__")
+
+
+if __name__ == "__main__":
+    from django_testkit.covboot import boot as _boot
+
+    _boot(sys.argv[1:])

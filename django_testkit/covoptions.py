@@ -1,0 +1,96 @@
+"""Coverage options as users write them: report specs and source lists (pure).
+
+``--cov-report`` takes ``TYPE[:DEST][:skip-covered]`` as pytest-cov does;
+``--cov`` takes an optional source (a directory or an importable package).
+Parsing happens once, in :mod:`django_testkit.config`, so that a bad value
+stops the run before any database is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django_testkit.exceptions import ConfigurationError
+
+#: Report types, and the destination each writes when none is given.
+REPORT_TYPES: dict[str, str] = {
+    "term": "",
+    "term-missing": "",
+    "html": "htmlcov",
+    "xml": "coverage.xml",
+    "json": "coverage.json",
+    "lcov": "coverage.lcov",
+    "markdown": "coverage.md",
+    "markdown-append": "",
+}
+#: Types that accept ``:skip-covered``.
+SKIPPABLE = frozenset({"term", "term-missing", "html", "markdown", "markdown-append"})
+SKIP_COVERED = "skip-covered"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report to write: its type, its destination ("" for the terminal)."""
+
+    kind: str
+    dest: str = ""
+    skip_covered: bool = False
+
+    @property
+    def to_terminal(self) -> bool:
+        return self.kind in ("term", "term-missing")
+
+
+def _bad_report(where: str, value: str, problem: str) -> ConfigurationError:
+    kinds = ", ".join(REPORT_TYPES)
+    return ConfigurationError(
+        f"{where} = {value!r} {problem}; write TYPE[:DEST][:skip-covered] with TYPE one of "
+        f"{kinds} (for example --cov-report xml:reports/coverage.xml)."
+    )
+
+
+def parse_report(value: str, where: str) -> ReportSpec:
+    """One ``--cov-report`` value. ``markdown-append`` without DEST needs a fallback later."""
+    parts = value.strip().split(":")
+    skip = parts[-1] == SKIP_COVERED and len(parts) > 1
+    if skip:
+        parts = parts[:-1]
+    kind, dest = parts[0], ":".join(parts[1:])
+    if kind not in REPORT_TYPES:
+        raise _bad_report(where, value, "is not a report type")
+    if skip and kind not in SKIPPABLE:
+        raise _bad_report(where, value, f"asks to skip covered files, which {kind} cannot")
+    if dest and kind in ("term", "term-missing"):
+        raise _bad_report(where, value, "gives a destination to a terminal report")
+    if len(parts) > 1 and not dest:
+        raise _bad_report(where, value, "has an empty destination")
+    return ReportSpec(kind, dest or REPORT_TYPES[kind], skip)
+
+
+def parse_reports(value: object, where: str) -> tuple[ReportSpec, ...]:
+    """A list of report specs; an empty string (``--cov-report=``) means no report."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a list of reports; write it as "
+            "['term-missing', 'xml:coverage.xml']."
+        )
+    specs: list[ReportSpec] = []
+    for item in items:
+        if item.strip():
+            spec = parse_report(item, where)
+            specs = [known for known in specs if known.kind != spec.kind] + [spec]
+    return tuple(specs)
+
+
+def parse_sources(value: object, where: str) -> tuple[str, ...]:
+    """``--cov`` values: directories or packages; True (or "") means the project."""
+    if value is True:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a list of sources; use True for the project, or "
+            "directories and packages such as ['shop', 'billing']."
+        )
+    return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))

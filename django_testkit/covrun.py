@@ -1,0 +1,119 @@
+"""The runner's glue for coverage: start it, hand it to workers, report and gate.
+
+:func:`coverage_for` returns a :class:`NullCoverage` when coverage is off, so
+the runner's hooks call the same methods either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import coverage as coveragepy
+
+from django_testkit import covboot, measure
+from django_testkit.config import TestkitConfig
+from django_testkit.covoptions import ReportSpec
+from django_testkit.exceptions import EXIT_OK
+from django_testkit.measure import CoverageSpec
+from django_testkit.reports import resolve_destinations
+
+
+class NullCoverage:
+    """Coverage is off: nothing to start, report or enforce."""
+
+    active = False
+    session: covboot.Session | None = None
+
+    def worker_spec(self) -> CoverageSpec | None:
+        return None
+
+    def result_class(self, base: type) -> type:
+        return base
+
+    def close(self) -> None:
+        pass
+
+    def report(self, runner: Any, incomplete: str = "") -> int:
+        return EXIT_OK
+
+
+def project_dir() -> Path:
+    """The directory of ``manage.py``, else ``settings.BASE_DIR``, else the current one."""
+    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if main.name == "manage.py" and main.is_file():
+        return main.resolve().parent
+    from django.conf import settings
+
+    base = getattr(settings, "BASE_DIR", None)
+    if base and Path(base).is_dir():
+        return Path(base).resolve()
+    return Path.cwd()
+
+
+def _settings_file() -> str | None:
+    module = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    return f"{Path(path).resolve().parent}/**" if path.endswith("__init__.py") else path
+
+
+class Coverage:
+    """Coverage is on: the session measuring this process, then reports and gates."""
+
+    active = True
+
+    def __init__(
+        self, config: TestkitConfig, session: covboot.Session, reports: tuple[ReportSpec, ...]
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.reports = reports
+
+    def worker_spec(self) -> CoverageSpec | None:
+        return self.session.worker_spec()
+
+    def result_class(self, base: type) -> type:
+        if not self.session.spec.contexts:
+            return base
+        from django_testkit.contexts import with_test_contexts
+
+        return with_test_contexts(base, self.session.cov)
+
+    def close(self) -> None:
+        """Combine what was measured (also after an error) and remove the fragments."""
+        self.session.finish()
+
+    def report(self, runner: Any, incomplete: str = "") -> int:
+        from django_testkit.gates import report_and_check
+
+        return report_and_check(runner, self, incomplete)
+
+
+def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Coverage:
+    """Start (or find) the run's measurement; relaunch the command under coverage if need be."""
+    if not config.coverage_on:
+        return NullCoverage()
+    default = (ReportSpec("term"),)
+    reports = resolve_destinations(
+        default if config.cov_report is None else config.cov_report, os.environ
+    )
+    session = covboot.current()
+    if session is None:
+        spec = measure.build_spec(config, project_dir(), _settings_file())
+        outer = coveragepy.Coverage.current()
+        if outer is not None:
+            session = covboot.adopt(outer, spec)
+        else:
+            target = covboot.entry_point()
+            if target is not None:
+                covboot.relaunch(spec, target)
+            session = covboot.start_here(spec)
+    if verbosity >= 2:
+        print(session.spec.described)
+    if session.note:
+        print(session.note, file=sys.stderr)
+    return Coverage(config, session, reports)

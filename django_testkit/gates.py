@@ -1,0 +1,156 @@
+"""After the run: combine coverage, write the reports, check every threshold.
+
+Output order: the reports (the terminal table first), then one line per
+threshold shortfall. The exit status this returns is 0 or 2; the runner
+gives test failures (1) precedence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from coverage.exceptions import NoDataError
+
+from django_testkit import gitdiff, reports, thresholds
+from django_testkit.exceptions import EXIT_OK, EXIT_THRESHOLD_MISSED, TestkitError
+from django_testkit.thresholds import Shortfall
+
+
+def _app_roots(rules: dict[str, float]) -> dict[str, str]:
+    from django.apps import apps
+
+    roots = {}
+    for label in rules:
+        if apps.is_installed(label) or label in apps.app_configs:
+            try:
+                roots[label] = os.path.relpath(apps.get_app_config(label).path)
+            except LookupError:
+                continue
+    return roots
+
+
+def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Shortfall]:
+    """Changed-lines coverage since the diff base: shortfall and uncovered lines."""
+    cwd = os.getcwd()
+    base = config.diff_base or gitdiff.default_base(cwd)
+    if base is None:
+        return [
+            "Coverage: no --diff-base given and no main branch found; changed lines "
+            "were not checked."
+        ]
+    root = gitdiff.repo_root(cwd)
+    changed = gitdiff.changed_lines(base, cwd)
+    keys = {os.path.realpath(key): key for key in report.get("files", {})}
+
+    def to_report_path(path: str) -> str | None:
+        return keys.get(os.path.realpath(os.path.join(root or cwd, path)))
+
+    diff = thresholds.diff_coverage(report, changed, to_report_path)
+    found: list[str | Shortfall] = [
+        f"Coverage of changed lines since {base}: {diff.covered} of {diff.total} "
+        f"({thresholds.display_percent(diff.percent, precision)})."
+    ]
+    shortfall = thresholds.check_diff(diff, config.diff_fail_under, precision, base)
+    if shortfall is not None:
+        found.append(shortfall)
+    for line in thresholds.uncovered_lines(diff):
+        found.append(f"  not covered: {line}")
+    return found
+
+
+def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list[Any]:
+    path = Path(config.cov_baseline)
+    recorded = None
+    if path.is_file():
+        try:
+            recorded = float(json.loads(path.read_text(encoding="utf-8"))["total"])
+        except (ValueError, KeyError, TypeError):
+            return [f"Coverage: the baseline file {path} is not readable; it was ignored."]
+    found: list[Any] = []
+    shortfall = thresholds.check_baseline(
+        total, recorded, config.cov_baseline_tolerance, precision, str(path)
+    )
+    if shortfall is not None:
+        found.append(shortfall)
+    elif config.cov_update_baseline and all_good and (recorded is None or total > recorded):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(path.name + ".tmp")
+        scratch.write_text(json.dumps({"total": round(total, 4)}) + "\n", encoding="utf-8")
+        os.replace(scratch, path)
+        found.append(
+            f"Coverage baseline raised to {thresholds.display_percent(total, precision)} "
+            f"in {path}."
+        )
+    return found
+
+
+def shortfalls(runner: Any, cov: Any, report: dict[str, Any]) -> list[Any]:
+    config = runner.config
+    precision = int(cov.get_option("report:precision") or 0)
+    found: list[Any] = []
+    minimum = config.cov_fail_under
+    if minimum is None and cov.get_option("report:fail_under"):
+        minimum = float(cov.get_option("report:fail_under"))
+    if minimum is not None:
+        found.append(thresholds.check_total(report, minimum, precision))
+    rules = config.cov_fail_under_paths
+    if rules:
+        found.extend(thresholds.check_paths(report, rules, precision, _app_roots(rules)))
+    if config.diff_fail_under is not None:
+        found.extend(_diff(config, report, precision))
+    if config.cov_baseline:
+        total = thresholds.summary_percent(report.get("totals", {}))
+        all_good = not any(isinstance(item, Shortfall) for item in found)
+        found.extend(_baseline(config, total, precision, all_good and not runner.failed_tests))
+    return [item for item in found if item is not None]
+
+
+def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
+    """Write the reports, print the shortfalls; EXIT_THRESHOLD_MISSED if one counts."""
+    cov = coverage_on.session.finish()
+    out = sys.stdout
+    try:
+        # The table first, then where the files went.
+        for spec in sorted(coverage_on.reports, key=lambda spec: not spec.to_terminal):
+            where = reports.write_report(cov, spec, out)
+            if where:
+                print(where, file=out)
+        report = reports.numbers(cov)
+    except NoDataError:
+        print(
+            "Coverage: no data was collected; check --cov and coverage's [run] source.",
+            file=sys.stderr,
+        )
+        return EXIT_THRESHOLD_MISSED
+    try:
+        found = shortfalls(runner, cov, report)
+    except TestkitError as exc:
+        print(f"Coverage: {exc}", file=sys.stderr)
+        return EXIT_THRESHOLD_MISSED
+    missed = False
+    for item in found:
+        if isinstance(item, Shortfall):
+            missed = True
+            print(item.line(), file=sys.stderr)
+        else:
+            print(item, file=sys.stderr)
+    if incomplete and found:
+        print(
+            f"Coverage: thresholds were checked on incomplete data ({incomplete}).",
+            file=sys.stderr,
+        )
+    if missed and not runner.whole_suite:
+        if runner.cli_fail_under is None:
+            print(
+                "Coverage thresholds not enforced: only part of the suite ran (test labels, "
+                "tags or -k); pass --cov-fail-under to enforce the total.",
+                file=sys.stderr,
+            )
+            return EXIT_OK
+        total_failed = any(isinstance(item, Shortfall) and item.label == "total" for item in found)
+        return EXIT_THRESHOLD_MISSED if total_failed else EXIT_OK
+    return EXIT_THRESHOLD_MISSED if missed else EXIT_OK
