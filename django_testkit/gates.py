@@ -138,11 +138,9 @@ def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
             print(item.line(), file=sys.stderr)
         else:
             print(item, file=sys.stderr)
-    if incomplete and found:
-        print(
-            f"Coverage: thresholds were checked on incomplete data ({incomplete}).",
-            file=sys.stderr,
-        )
+    if incomplete:
+        checked = "; thresholds were checked on what was measured" if found else ""
+        print(f"Coverage: the data is incomplete ({incomplete}){checked}.", file=sys.stderr)
     if missed and not runner.whole_suite:
         if runner.cli_fail_under is None:
             print(
