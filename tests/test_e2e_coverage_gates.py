@@ -159,6 +159,19 @@ def test_contexts_name_the_test_that_ran_each_line(project: Path) -> None:
     assert "shop.tests.test_pricing.PricingTests.test_bulk_discount" in contexts[10]
 
 
+def test_templates_are_measured_with_the_plugin(project: Path) -> None:
+    if not importlib.util.find_spec("django_coverage_plugin"):
+        pytest.skip("django_coverage_plugin is not installed (the 'templates' extra)")
+    run = run_cov(project, "--cov-templates", "--parallel", "2", "-v", "2")
+    assert run.returncode == 0, run.describe()
+    assert "(lines, core ctrace)" in run.stdout
+    data = CoverageData(str(project / ".coverage"))
+    data.read()
+    receipt = str(project / "templates" / "receipt.html")
+    assert receipt in data.measured_files()
+    assert data.lines(receipt)
+
+
 def test_no_cov_wins_over_the_setting(project: Path) -> None:
     run = run_tests(project, "--no-cov", env=settings_env(COV=True))
     assert run.returncode == 0, run.describe()
