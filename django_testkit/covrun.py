@@ -97,6 +97,11 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     """Start (or find) the run's measurement; relaunch the command under coverage if need be."""
     if not config.coverage_on:
         return NullCoverage()
+    if config.diff_fail_under is not None and config.diff_base:
+        # A base that names no commit is a bad value: stop before any database exists.
+        from django_testkit.gitdiff import resolve_base
+
+        resolve_base(config.diff_base, os.getcwd())
     default = (ReportSpec("term"),)
     reports = resolve_destinations(
         default if config.cov_report is None else config.cov_report, os.environ

@@ -36,12 +36,15 @@ def _app_roots(rules: dict[str, float]) -> dict[str, str]:
 def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Shortfall]:
     """Changed-lines coverage since the diff base: shortfall and uncovered lines."""
     cwd = os.getcwd()
-    base = config.diff_base or gitdiff.default_base(cwd)
-    if base is None:
-        return [
-            "Coverage: no --diff-base given and no main branch found; changed lines "
-            "were not checked."
-        ]
+    base, label = config.diff_base, config.diff_base
+    if not base:
+        named = gitdiff.named_default_base(cwd)
+        if named is None:
+            return [
+                "Coverage: no --diff-base given and no main branch found; changed lines "
+                "were not checked."
+            ]
+        base, label = named[1], f"{named[0]} (merge base {named[1][:10]})"
     root = gitdiff.repo_root(cwd)
     changed = gitdiff.changed_lines(base, cwd)
     keys = {os.path.realpath(key): key for key in report.get("files", {})}
@@ -51,10 +54,10 @@ def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Sho
 
     diff = thresholds.diff_coverage(report, changed, to_report_path)
     found: list[str | Shortfall] = [
-        f"Coverage of changed lines since {base}: {diff.covered} of {diff.total} "
+        f"Coverage of changed lines since {label}: {diff.covered} of {diff.total} "
         f"({thresholds.display_percent(diff.percent, precision)})."
     ]
-    shortfall = thresholds.check_diff(diff, config.diff_fail_under, precision, base)
+    shortfall = thresholds.check_diff(diff, config.diff_fail_under, precision, label)
     if shortfall is not None:
         found.append(shortfall)
     for line in thresholds.uncovered_lines(diff):

@@ -178,13 +178,19 @@ def default_base(cwd: str) -> str | None:
     On the base branch itself that is HEAD, so only uncommitted work counts as
     changed. None when no candidate exists or none shares history with HEAD.
     """
+    found = named_default_base(cwd)
+    return found[1] if found else None
+
+
+def named_default_base(cwd: str) -> tuple[str, str] | None:
+    """Like :func:`default_base`, with the branch it was found from: (name, commit)."""
     for candidate in BASE_CANDIDATES:
         commit = _commit(candidate, cwd)
         if commit is None:
             continue
         base = _output(_git("merge-base", "HEAD", commit, cwd=cwd))
         if base:
-            return base
+            return candidate, base
     return None
 
 
@@ -201,13 +207,8 @@ def _line_count(path: Path) -> int:
     return len(data.splitlines())
 
 
-def changed_lines(base: str, cwd: str) -> dict[str, set[int]]:
-    """Lines changed in the working tree since ``base``, by path relative to the repository.
-
-    Staged and unstaged changes to tracked files count, and so does every line
-    of untracked files that are not ignored. Raises ``ConfigurationError`` when
-    ``cwd`` is not in a git repository or ``base`` is not a commit.
-    """
+def resolve_base(base: str, cwd: str) -> tuple[str, str]:
+    """The repository root and the commit ``base`` names; ``ConfigurationError`` if none."""
     root = repo_root(cwd)
     if root is None:
         raise ConfigurationError(
@@ -220,6 +221,17 @@ def changed_lines(base: str, cwd: str) -> dict[str, set[int]]:
             f"--diff-base {base!r} is not a commit in the git repository at {root}; use a "
             "branch, tag or commit such as origin/main."
         )
+    return root, commit
+
+
+def changed_lines(base: str, cwd: str) -> dict[str, set[int]]:
+    """Lines changed in the working tree since ``base``, by path relative to the repository.
+
+    Staged and unstaged changes to tracked files count, and so does every line
+    of untracked files that are not ignored. Raises ``ConfigurationError`` when
+    ``cwd`` is not in a git repository or ``base`` is not a commit.
+    """
+    root, commit = resolve_base(base, cwd)
     diff = _git(*_DIFF, commit, "--", cwd=root)
     if diff is None or diff.returncode != 0:
         reason = _decode(diff.stderr).strip().splitlines() if diff else ["git did not start"]

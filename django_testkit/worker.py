@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, TextIO
 
-from django_testkit import workerdb
+from django_testkit import measure, workerdb
 from django_testkit.measure import CoverageSpec
 from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
 from django_testkit.replay import Event, EventResult
@@ -99,8 +99,6 @@ class _WatchedResult(EventResult):
 def _measure(spec: CoverageSpec | None, slot: int) -> Any:
     if spec is None:
         return None
-    from django_testkit import measure
-
     return measure.start(spec, f"worker-{slot}-{os.getpid()}")
 
 
@@ -197,7 +195,7 @@ def main(
         result.flush()
         if cov is not None:
             # A worker that dies later loses at most the unit it is running.
-            cov.save()
+            measure.checkpoint(cov)
         conn.send(("unitDone", index, time.perf_counter() - started))
     if cov is not None:
         cov.stop()

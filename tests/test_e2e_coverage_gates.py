@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ import pytest
 from coverage.data import CoverageData
 
 from django_testkit.thresholds import display_percent, summary_percent
-from tests.support.projects import COVERAGE_PROJECT, Run, copy_project, run_tests
+from tests.support.projects import (
+    COVERAGE_PROJECT,
+    Run,
+    copy_project,
+    interrupt_run,
+    run_tests,
+    start_tests,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -329,6 +337,41 @@ def test_a_dead_worker_loses_only_its_class_and_the_run_says_so(project: Path) -
     assert not [path.name for path in project.iterdir() if path.name.startswith(".testkit-")]
 
 
+def _fragments(project: Path) -> list[str]:
+    return sorted(
+        path.name
+        for path in project.iterdir()
+        if path.name.startswith((".coverage.", ".testkit-coverage-"))
+    )
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "ctrl-c-twice", "sigterm"])
+def test_an_interrupted_run_combines_its_data_and_leaves_no_fragment(
+    project: Path, tmp_path: Path, how: str
+) -> None:
+    marker = tmp_path / "go"
+    env = {"COVPROJ_WAIT_FILE": str(marker)}
+    process = start_tests(project, "sqlite", env, "--cov", "--parallel", "2")
+
+    def let_the_waiting_test_finish() -> None:
+        if how == "ctrl-c":
+            time.sleep(0.5)
+            marker.touch()
+
+    err = interrupt_run(process, Path(f"{marker}.started"), how, then=let_the_waiting_test_finish)
+    assert process.returncode != 0, err
+    assert _fragments(project) == []
+    data = CoverageData(str(project / ".coverage"))
+    data.read()
+    pricing = next(name for name in data.measured_files() if name.endswith("pricing.py"))
+    if how == "ctrl-c":
+        # Results and the coverage report are printed, and the data is said to be partial.
+        assert "Coverage: the data is incomplete (the run was interrupted)." in err
+        assert 16 in (data.lines(pricing) or [])
+    else:
+        assert "Coverage:" not in err
+
+
 BAD_VALUES = [
     (["--cov-fail-under", "lots"], "--cov-fail-under = 'lots' is not a percentage"),
     (["--cov-fail-under", "120"], "--cov-fail-under = '120' is outside 0-100"),
@@ -336,6 +379,7 @@ BAD_VALUES = [
     (["--cov-report", "pdf"], "--cov-report = 'pdf' is not a report type"),
     (["--cov-report", "xml:manage.py/out.xml"], "--cov-report xml:manage.py/out.xml cannot"),
     (["--cov-config", "missing.rc"], "= 'missing.rc' is not a file"),
+    (["--diff-fail-under", "80", "--diff-base", "nope"], "--diff-base 'nope' needs a git"),
     (["--cov-templates"], "needs django_coverage_plugin, which is not installed"),
 ]
 
