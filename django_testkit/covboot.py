@@ -13,6 +13,7 @@ workers' data is combined into it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import runpy
 import subprocess
@@ -40,18 +41,20 @@ class Session:
         self.outer = outer
         self.note = ""
         self.finished: coverage.Coverage | None = None
+        #: Data files present before the run, when coverage's own patch measures workers.
+        self.earlier_files: set[str] | None = None
 
     def worker_spec(self) -> CoverageSpec | None:
         """What workers measure with; None when coverage's own patch measures them."""
-        if hasattr(__import__("multiprocessing"), measure.MULTIPROCESSING_PATCHED):
-            return None
-        return self.spec
+        return None if self.earlier_files is not None else self.spec
 
     def finish(self) -> coverage.Coverage:
         """Stop the parent's share, combine every fragment; safe to call twice."""
         if self.finished is None:
             if self.outer:
                 self.finished = measure.combine(self.spec, into=self.cov)
+                if self.earlier_files is not None:
+                    measure.combine_new_files(self.cov, self.earlier_files)
             else:
                 self.cov.stop()
                 self.cov.save()
@@ -95,6 +98,10 @@ def adopt(outer: coverage.Coverage, spec: CoverageSpec) -> Session:
         "command (its settings apply); workers' data is combined into it.",
     )
     _session = Session(adopted, outer, outer=True)
+    if hasattr(multiprocessing, measure.MULTIPROCESSING_PATCHED):
+        # `concurrency = multiprocessing`: coverage measures the workers itself and
+        # leaves their data files beside its own; they are combined in at the end.
+        _session.earlier_files = measure.data_files(outer)
     return _session
 
 

@@ -229,6 +229,24 @@ def checkpoint(cov: coverage.Coverage) -> None:
     cov.save()
 
 
+def data_files(cov: coverage.Coverage) -> set[str]:
+    """The parallel data files of ``cov``'s data file that exist now."""
+    data_file = Path(str(cov.get_option("run:data_file"))).resolve()
+    return {
+        str(path)
+        for path in data_file.parent.glob(f"{data_file.name}.*")
+        if not path.name.endswith("-journal")
+    }
+
+
+def combine_new_files(cov: coverage.Coverage, earlier: set[str]) -> None:
+    """Combine into ``cov`` the data files written since ``earlier`` was taken."""
+    own = str(Path(cov.get_data().data_filename()).resolve())
+    new = sorted(data_files(cov) - earlier - {own})
+    if new:
+        cov.combine(new, keep=False)
+
+
 def combine(spec: CoverageSpec, into: coverage.Coverage | None = None) -> coverage.Coverage:
     """Combine every fragment into the data file (or ``into``) and remove the fragments."""
     if into is None:

@@ -173,3 +173,29 @@ def json_totals(project: Path, *args: str, env: dict[str, str] | None = None) ->
     run = run_tests(project, "--cov", "--cov-report", "json:cov.json", *args, env=env)
     assert run.returncode in (0, 2), run.describe()
     return json.loads((project / "cov.json").read_text())
+
+
+def test_under_coverage_run_with_multiprocessing_the_report_includes_the_workers(
+    shared: dict[str, object],
+) -> None:
+    project, root = shared["project"], shared["root"]
+    assert isinstance(project, Path)
+    assert isinstance(root, Path)
+    data_file = root / "outer-mp" / ".coverage"
+    data_file.parent.mkdir()
+    extra = f"concurrency = multiprocessing,thread\nparallel = true\ndata_file = {data_file}\n"
+    rc = reference_rc(project, data_file.parent, False, extra)
+    argv = [sys.executable, "-m", "coverage", "run", "--rcfile", str(rc), "manage.py", "test"]
+    run = run_command(project, [*argv, "--noinput", "--cov", "--parallel", "2"])
+    assert run.returncode == 0, run.describe()
+    # coverage's own patch measured the workers; their data was combined in before the report.
+    total = [line for line in run.stdout.splitlines() if line.startswith("TOTAL")]
+    combine = [sys.executable, "-m", "coverage", "combine", "--rcfile", str(rc), "-q"]
+    assert run_command(project, combine).returncode == 0
+    report = [sys.executable, "-m", "coverage", "report", "--rcfile", str(rc)]
+    after = run_command(project, report).stdout.splitlines()
+    assert total == [line for line in after if line.startswith("TOTAL")]
+    references = shared["references"]
+    assert isinstance(references, dict)
+    assert_same(measured(data_file), references[False])
+    assert leftovers(project) == []

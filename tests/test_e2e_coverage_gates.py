@@ -102,6 +102,55 @@ def test_every_report_type_is_written_and_parsable(project: Path) -> None:
     assert not [path.name for path in out.iterdir() if path.name.startswith(".testkit-")]
 
 
+def _xml(path: Path) -> bool:
+    return ET.parse(path).getroot().tag == "coverage"
+
+
+def _json(path: Path) -> bool:
+    return bool(json.loads(path.read_text())["totals"]["num_statements"])
+
+
+def _lcov(path: Path) -> bool:
+    text = path.read_text()
+    return "SF:shop/pricing.py" in text and text.rstrip().endswith("end_of_record")
+
+
+def _html(path: Path) -> bool:
+    return "pricing.py" in (path / "index.html").read_text()
+
+
+def _markdown(path: Path) -> bool:
+    return path.read_text().startswith("| Name ")
+
+
+REPORT_FILES = {
+    "xml": ("coverage.xml", _xml),
+    "json": ("coverage.json", _json),
+    "lcov": ("coverage.lcov", _lcov),
+    "html": ("htmlcov", _html),
+    "markdown": ("coverage.md", _markdown),
+}
+
+
+@pytest.mark.parametrize("kind", list(REPORT_FILES))
+def test_each_file_report_at_its_default_destination(project: Path, kind: str) -> None:
+    run = run_cov(project, f"--cov-report={kind}", "--parallel", "2")
+    assert run.returncode == 0, run.describe()
+    name, parsable = REPORT_FILES[kind]
+    assert parsable(project / name)
+    assert "TOTAL" not in run.stdout
+
+
+@pytest.mark.parametrize("kind", ["term", "term-missing"])
+def test_each_terminal_report(project: Path, kind: str) -> None:
+    run = run_cov(project, f"--cov-report={kind}")
+    assert run.returncode == 0, run.describe()
+    header = next(line for line in run.stdout.splitlines() if line.startswith("Name"))
+    assert header.split() == ["Name", "Stmts", "Miss", "Cover"] + (
+        ["Missing"] if kind == "term-missing" else []
+    )
+
+
 def test_no_report_when_asked_for_none(project: Path) -> None:
     run = run_cov(project, "--cov-report=")
     assert run.returncode == 0, run.describe()
