@@ -182,11 +182,6 @@ def _rules(key: str, value: object, source: str) -> dict[str, float]:
     return parse_rules(value, _where(key, source))
 
 
-def _tolerance(key: str, value: object, source: str) -> float:
-    points = parse_minimum(value, _where(key, source))
-    return points
-
-
 def _text(key: str, value: object, source: str) -> str:
     if not isinstance(value, str):
         raise ConfigurationError(
@@ -216,7 +211,7 @@ _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
     "diff_base": _text,
     "diff_fail_under": _minimum,
     "cov_baseline": _path,
-    "cov_baseline_tolerance": _tolerance,
+    "cov_baseline_tolerance": lambda key, value, source: parse_minimum(value, _where(key, source)),
     "cov_update_baseline": _boolean,
 }
 

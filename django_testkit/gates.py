@@ -23,14 +23,11 @@ from django_testkit.thresholds import Shortfall
 def _app_roots(rules: dict[str, float]) -> dict[str, str]:
     from django.apps import apps
 
-    roots = {}
-    for label in rules:
-        if apps.is_installed(label) or label in apps.app_configs:
-            try:
-                roots[label] = os.path.relpath(apps.get_app_config(label).path)
-            except LookupError:
-                continue
-    return roots
+    return {
+        label: os.path.relpath(apps.app_configs[label].path)
+        for label in rules
+        if label in apps.app_configs
+    }
 
 
 def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Shortfall]:

@@ -191,8 +191,9 @@ class TestkitRunner(DiscoverRunner):
         if self.parallel > 1:
             from django_testkit.replay import with_replay
 
-            # Workers run the tests (and share mirrors); this process replays them.
-            kwargs["resultclass"] = with_replay(base)
+            # Workers run the tests (and share mirrors); this process replays them, or
+            # runs them itself when there is a single class (coverage contexts then).
+            kwargs["resultclass"] = with_replay(self.coverage.result_class(base))
         else:
             wrapped = self.coverage.result_class(base)
             if self.mirror_sharing.mirrors:
