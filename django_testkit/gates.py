@@ -88,13 +88,28 @@ def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list
     return found
 
 
+def _total_minimum(config: Any, cov: Any) -> float | None:
+    if config.cov_fail_under is not None:
+        return float(config.cov_fail_under)
+    configured = cov.get_option("report:fail_under")
+    return float(configured) if configured else None
+
+
+def has_thresholds(config: Any, cov: Any) -> bool:
+    """Whether anything is to be checked (the figures cost a pass over every file)."""
+    return bool(
+        _total_minimum(config, cov) is not None
+        or config.cov_fail_under_paths
+        or config.diff_fail_under is not None
+        or config.cov_baseline
+    )
+
+
 def shortfalls(runner: Any, cov: Any, report: dict[str, Any]) -> list[Any]:
     config = runner.config
     precision = int(cov.get_option("report:precision") or 0)
     found: list[Any] = []
-    minimum = config.cov_fail_under
-    if minimum is None and cov.get_option("report:fail_under"):
-        minimum = float(cov.get_option("report:fail_under"))
+    minimum = _total_minimum(config, cov)
     if minimum is not None:
         found.append(thresholds.check_total(report, minimum, precision))
     rules = config.cov_fail_under_paths
@@ -119,7 +134,7 @@ def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
             where = reports.write_report(cov, spec, out)
             if where:
                 print(where, file=out)
-        report = reports.numbers(cov)
+        report = reports.numbers(cov) if has_thresholds(runner.config, cov) else None
     except NoDataError:
         print(
             "Coverage: no data was collected; check --cov and coverage's [run] source.",
@@ -127,7 +142,7 @@ def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
         )
         return EXIT_THRESHOLD_MISSED
     try:
-        found = shortfalls(runner, cov, report)
+        found = shortfalls(runner, cov, report) if report is not None else []
     except TestkitError as exc:
         print(f"Coverage: {exc}", file=sys.stderr)
         return EXIT_THRESHOLD_MISSED
