@@ -81,6 +81,7 @@ from timing import (
     run_benchmark,
     run_once,
     scratch_directory,
+    scrub_environment,
     write_json,
 )
 
@@ -418,18 +419,6 @@ def load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def scrub_environment() -> list[str]:
-    """Remove the variables that would change the runs; return their names."""
-    names = [
-        name
-        for name in os.environ
-        if name.startswith(SCRUBBED_ENV_PREFIXES) or name in SCRUBBED_ENV_NAMES
-    ]
-    for name in names:
-        del os.environ[name]
-    return sorted(names)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Parallel test runs (2 workers): DiscoverRunner vs TestkitRunner vs xdist."
@@ -485,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(f"  {message}", flush=True)
 
-    scrubbed = scrub_environment()
+    scrubbed = scrub_environment(SCRUBBED_ENV_PREFIXES, SCRUBBED_ENV_NAMES)
     print(
         f"python {sys.executable}; {os.cpu_count()} CPUs; --parallel {WORKERS}; {load()}"
         + (f"; unset for the runs: {', '.join(scrubbed)}" if scrubbed else ""),

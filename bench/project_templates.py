@@ -98,3 +98,96 @@ testpaths = {APP_LABEL}
 python_files = test_*.py
 pythonpath = .
 """
+
+#: The functions of a generated ``logic`` module (``SuiteShape.logic_modules``): plain
+#: Python, cheap per line but many lines per call, so that a line tracer has work to do.
+#: Filled in with ``name`` and two small constants ``a`` and ``b``; function ``i`` of a
+#: module uses template ``i % len(LOGIC_FUNCTION_TEMPLATES)``.
+LOGIC_FUNCTION_TEMPLATES = (
+    """\
+def {name}(acc, data):
+    total = acc % {a}
+    for index, item in enumerate(data):
+        if item % 3 == 0:
+            total += item * {b}
+        elif item % 3 == 1:
+            total -= index + {b}
+        else:
+            total ^= item
+    if total < 0:
+        total = -total
+    return total % 1000003
+""",
+    """\
+def {name}(acc, data):
+    counts = {{}}
+    for item in data:
+        key = (item + acc) % {a}
+        counts[key] = counts.get(key, 0) + 1
+    best = 0
+    for key, count in counts.items():
+        if count > 1:
+            best += key * count
+        else:
+            best += key
+    return (acc + best * {b}) % 1000003
+""",
+    """\
+def {name}(acc, data):
+    parts = []
+    for item in data:
+        parts.append(str(item % {a}))
+    value = acc
+    for part in parts:
+        if part.endswith("0"):
+            value += {b}
+        else:
+            value += len(part)
+    return value % 1000003
+""",
+    """\
+def {name}(acc, data):
+    low, high = 0, len(data) - 1
+    value = acc + {a}
+    while low < high:
+        if (data[low] + value) % 2:
+            value += data[high]
+            high -= 1
+        else:
+            value -= data[low]
+            low += 1
+    if value == -{b}:
+        return 0
+    return value % 1000003
+""",
+)
+
+#: One generated ``logic`` module: its functions, then ``run()`` calling each in turn.
+LOGIC_MODULE_TEMPLATE = '''\
+"""Line-heavy work the generated tests do (bench/projectgen.py)."""
+
+
+{functions}
+
+def run(seed, rounds):
+    data = [(seed * {a} + index * {b}) % 101 for index in range(8)]
+    acc = seed
+    for _ in range(rounds):
+{calls}
+    return acc
+'''
+
+#: The ``logic`` package: ``run_all()`` drives every logic module (``drive`` is copied in).
+LOGIC_INIT_TEMPLATE = '''\
+"""Entry point of the line-heavy work the generated tests do (bench/projectgen.py)."""
+
+from {app}.logic import {names}
+
+MODULES = ({names},)
+
+
+{drive}
+
+def run_all(seed, rounds):
+    return drive(MODULES, seed, rounds)
+'''

@@ -10,6 +10,7 @@ Layout of a generated project::
     benchapp/models.py         # Item(label, value)
     benchapp/migrations/0001_initial.py
     benchapp/workload.py       # burn() and write_items(), called by the tests
+    benchapp/logic/mNNN.py     # only with logic_modules: line-heavy work, run_all()
     benchapp/tests/test_mNNN.py
     pytest.ini                 # only with pytest_config=True / --pytest
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +29,9 @@ from pathlib import Path
 
 from project_templates import (
     APP_LABEL,
+    LOGIC_FUNCTION_TEMPLATES,
+    LOGIC_INIT_TEMPLATE,
+    LOGIC_MODULE_TEMPLATE,
     MANAGE_PY,
     MIGRATION_PY,
     MODELS_PY,
@@ -51,6 +56,9 @@ class SuiteShape:
     Per-test work (``cpu_loops``, ``db_writes``, ``sleep``) is multiplied by the
     class's ``skew`` entry (class index -> multiplier, default 1.0), so
     ``skew={0: 8.0}`` makes class 0 about eight times as slow as the others.
+    ``logic_rounds`` (also multiplied by ``skew``) is how many times a test runs every
+    function of the ``logic_modules`` generated source modules (``logic_functions``
+    each: plain Python, many cheap lines, so a line tracer such as coverage has work).
     ``base_mix`` is cycled over the classes in order. ``SimpleTestCase`` classes
     never touch the database, so they skip ``db_writes``.
     """
@@ -65,14 +73,21 @@ class SuiteShape:
     sleep: float = 0.0
     skew: Mapping[int, float] = field(default_factory=dict)
     contrib_apps: tuple[str, ...] = DEFAULT_CONTRIB_APPS
+    logic_modules: int = 0
+    logic_functions: int = 12
+    logic_rounds: int = 0
 
     def __post_init__(self) -> None:
         for name in ("classes", "tests_per_class", "classes_per_module"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SuiteShape.{name} must be >= 1")
-        for name in ("assertions", "cpu_loops", "db_writes"):
+        for name in ("assertions", "cpu_loops", "db_writes", "logic_modules", "logic_rounds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SuiteShape.{name} must be >= 0")
+        if self.logic_functions < 1:
+            raise ValueError("SuiteShape.logic_functions must be >= 1")
+        if self.logic_rounds and not self.logic_modules:
+            raise ValueError("SuiteShape.logic_rounds needs logic_modules >= 1")
         if self.sleep < 0:
             raise ValueError("SuiteShape.sleep must be >= 0")
         if not self.base_mix:
@@ -108,6 +123,59 @@ def _burn_result(loops: int) -> int:
     return burn(loops)
 
 
+def drive(modules, seed, rounds):
+    """Run every logic module in turn; copied verbatim into the generated logic package."""
+    acc = seed
+    for module in modules:
+        acc = (acc * 31 + module.run(acc % 1009, rounds)) % 1000003
+    return acc
+
+
+def render_logic_module(module_index: int, functions: int) -> str:
+    """Source of logic module ``module_index``: ``functions`` functions and ``run()``."""
+    names = [f"f{index:03d}" for index in range(functions)]
+    bodies = [
+        LOGIC_FUNCTION_TEMPLATES[index % len(LOGIC_FUNCTION_TEMPLATES)].format(
+            name=name, a=7 + (module_index * 5 + index) % 13, b=1 + (module_index + index) % 9
+        )
+        for index, name in enumerate(names)
+    ]
+    calls = "\n".join(f"        acc = {name}(acc, data)" for name in names)
+    return LOGIC_MODULE_TEMPLATE.format(
+        functions="\n\n".join(bodies), calls=calls, a=31 + module_index, b=7 + module_index
+    )
+
+
+@cache
+def _logic_namespaces(modules: int, functions: int) -> tuple[types.SimpleNamespace, ...]:
+    """The generated logic modules, executed here to compute the tests' expected values."""
+    executed = []
+    for module_index in range(modules):
+        namespace: dict[str, object] = {}
+        exec(render_logic_module(module_index, functions), namespace)
+        executed.append(types.SimpleNamespace(**namespace))
+    return tuple(executed)
+
+
+def _logic_result(shape: SuiteShape, seed: int, rounds: int) -> int:
+    return drive(_logic_namespaces(shape.logic_modules, shape.logic_functions), seed, rounds)
+
+
+def render_logic_package(shape: SuiteShape) -> dict[str, str]:
+    """``{relative path: text}`` of the logic package (empty without ``logic_modules``)."""
+    if not shape.logic_modules:
+        return {}
+    names = [f"m{index:03d}" for index in range(shape.logic_modules)]
+    files = {
+        f"{APP_LABEL}/logic/__init__.py": LOGIC_INIT_TEMPLATE.format(
+            app=APP_LABEL, names=", ".join(names), drive=inspect.getsource(drive)
+        )
+    }
+    for index, name in enumerate(names):
+        files[f"{APP_LABEL}/logic/{name}.py"] = render_logic_module(index, shape.logic_functions)
+    return files
+
+
 def render_settings(shape: SuiteShape) -> str:
     apps = "".join(f'    "{app}",\n' for app in (*shape.contrib_apps, APP_LABEL))
     return SETTINGS_TEMPLATE.format(apps=apps, env=RUNNER_ENV, runner=DEFAULT_RUNNER)
@@ -129,9 +197,14 @@ def render_test_method(shape: SuiteShape, class_index: int, test_index: int) -> 
     loops = round(shape.cpu_loops * factor)
     writes = round(shape.db_writes * factor)
     pause = shape.sleep * factor
+    rounds = round(shape.logic_rounds * factor)
     body: list[str] = []
     if loops:
         body.append(f"self.assertEqual(burn({loops}), {_burn_result(loops)})")
+    if rounds:
+        seed = (class_index * 37 + test_index * 11) % 1009
+        expected = _logic_result(shape, seed, rounds)
+        body.append(f"self.assertEqual(run_all({seed}, {rounds}), {expected})")
     if writes and shape.base_for(class_index) in DB_BASE_CLASSES:
         label = f"c{class_index:04d}t{test_index:04d}"
         body.append(f'self.assertEqual(write_items("{label}", {writes}), {writes})')
@@ -155,8 +228,13 @@ def render_test_module(shape: SuiteShape, class_indexes: Sequence[int]) -> str:
         lines += ["import time", ""]
     lines.append(f"from django.test import {', '.join(bases)}")
     helpers = [name for name, used in (("burn", uses_burn), ("write_items", uses_db)) if used]
+    uses_logic = shape.logic_rounds > 0
+    if helpers or uses_logic:
+        lines.append("")
+    if uses_logic:
+        lines.append(f"from {APP_LABEL}.logic import run_all")
     if helpers:
-        lines += ["", f"from {APP_LABEL}.workload import {', '.join(helpers)}"]
+        lines.append(f"from {APP_LABEL}.workload import {', '.join(helpers)}")
     for class_index in class_indexes:
         base = shape.base_for(class_index)
         lines += ["", "", f"class Case{class_index:04d}({base}):"]
@@ -181,6 +259,7 @@ def render_project(shape: SuiteShape) -> dict[str, str]:
             app=APP_LABEL, burn=inspect.getsource(burn)
         ),
         f"{APP_LABEL}/tests/__init__.py": "",
+        **render_logic_package(shape),
     }
     per_module = shape.classes_per_module
     for module_index, start in enumerate(range(0, shape.classes, per_module)):
@@ -243,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db-writes", type=int, default=0)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--skew", action="append", default=[], metavar="INDEX=FACTOR")
+    parser.add_argument("--logic-modules", type=int, default=0)
+    parser.add_argument("--logic-functions", type=int, default=12)
+    parser.add_argument("--logic-rounds", type=int, default=0)
     parser.add_argument(
         "--pytest", action="store_true", help="also write a pytest.ini for pytest-django"
     )
@@ -257,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         db_writes=args.db_writes,
         sleep=args.sleep,
         skew=_parse_skew(args.skew),
+        logic_modules=args.logic_modules,
+        logic_functions=args.logic_functions,
+        logic_rounds=args.logic_rounds,
     )
     generate_project(shape, args.dest, pytest_config=args.pytest)
     print(f"wrote {shape.total_tests} tests to {args.dest}")

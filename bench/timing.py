@@ -44,6 +44,9 @@ class Command:
     env: Mapping[str, str] = field(default_factory=dict)
     expect_returncode: int = 0
     expect_output: Sequence[str] = ()  # substrings that must appear in stdout or stderr
+    #: Further checks of a run that exited as expected and printed the expected text;
+    #: returns what is wrong (nothing: the run is fine). Called after every run.
+    verify: Callable[[Captured], Sequence[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ def run_once(command: Command, timeout: float) -> float:
     problems.extend(
         f"did not print {wanted!r}" for wanted in command.expect_output if wanted not in output
     )
+    if not problems and command.verify is not None:
+        problems.extend(command.verify(run))
     if problems:
         raise BenchmarkError(
             f"command {command.name!r} {'; '.join(problems)}\n"
@@ -287,3 +292,11 @@ def scratch_directory(prefix: str, keep: bool) -> Iterator[Path]:
             print(f"kept generated project(s) in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def scrub_environment(prefixes: tuple[str, ...], names: tuple[str, ...]) -> list[str]:
+    """Remove the variables that would change the runs; return their names."""
+    found = [name for name in os.environ if name.startswith(prefixes) or name in names]
+    for name in found:
+        del os.environ[name]
+    return sorted(found)
