@@ -154,11 +154,12 @@ def boot(argv: list[str]) -> None:
     kind, target, *original = argv
     _session = Session(spec, measure.start(spec, "parent"))
     sys.argv = original
+    # What Python itself puts first on sys.path for `-m` and for a script (none with -P).
+    if not sys.flags.safe_path:
+        sys.path[0] = os.getcwd() if kind == "module" else os.path.dirname(target)
     if kind == "module":
-        sys.path[0] = os.getcwd()
         runpy.run_module(target, run_name="__main__", alter_sys=True)
     else:
-        sys.path[0] = os.path.dirname(target)
         runpy.run_path(target, run_name="__main__")
 
 

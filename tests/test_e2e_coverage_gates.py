@@ -26,6 +26,7 @@ from tests.support.projects import (
     Run,
     copy_project,
     interrupt_run,
+    run_manage,
     run_tests,
     start_tests,
 )
@@ -240,6 +241,28 @@ def test_setting_turns_coverage_on(project: Path) -> None:
     run = run_tests(project, env=settings_env(COV=True, COV_REPORT=["term-missing"]))
     assert run.returncode == 0, run.describe()
     assert "Missing" in run.stdout
+
+
+def test_a_runner_started_from_code_measures_from_there_and_says_so(project: Path) -> None:
+    script = project / "from_code.py"
+    script.write_text(
+        "import os\n"
+        "import django\n"
+        "from django.core.management import call_command\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'covproj.settings')\n"
+        "django.setup()\n"
+        "call_command('test', '--noinput', '--cov', '--parallel', '2')\n",
+        encoding="utf-8",
+    )
+    run = run_manage(project, script="from_code.py")
+    assert run.returncode == 0, run.describe()
+    assert (
+        "Coverage: started after Django was set up (this is not a `manage.py test` command "
+        "line), so module-level lines that ran earlier are not measured; use `coverage run` "
+        "around this program to measure them."
+    ) in stderr_lines(run)
+    assert "TOTAL" in run.stdout
+    assert _fragments(project) == []
 
 
 def test_pdb_keeps_working_with_coverage(project: Path) -> None:
