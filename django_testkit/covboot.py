@@ -13,6 +13,7 @@ workers' data is combined into it.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import runpy
@@ -119,8 +120,7 @@ def start_here(spec: CoverageSpec) -> Session:
 
 
 def _with_fragments(spec: CoverageSpec) -> CoverageSpec:
-    fragments = measure.make_fragments_dir(spec.data_file)
-    return CoverageSpec(**{**spec.__dict__, "fragments": fragments})
+    return dataclasses.replace(spec, fragments=measure.make_fragments_dir(spec.data_file))
 
 
 def entry_point() -> tuple[str, str] | None:

@@ -24,9 +24,6 @@ from django_testkit.reports import resolve_destinations
 class NullCoverage:
     """Coverage is off: nothing to start, report or enforce."""
 
-    active = False
-    session: covboot.Session | None = None
-
     def worker_spec(self) -> CoverageSpec | None:
         return None
 
@@ -36,7 +33,7 @@ class NullCoverage:
     def close(self) -> None:
         pass
 
-    def report(self, runner: Any, incomplete: str = "") -> int:
+    def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
         return EXIT_OK
 
 
@@ -64,8 +61,6 @@ def _settings_file() -> str | None:
 class Coverage:
     """Coverage is on: the session measuring this process, then reports and gates."""
 
-    active = True
-
     def __init__(
         self, config: TestkitConfig, session: covboot.Session, reports: tuple[ReportSpec, ...]
     ) -> None:
@@ -87,10 +82,11 @@ class Coverage:
         """Combine what was measured (also after an error) and remove the fragments."""
         self.session.finish()
 
-    def report(self, runner: Any, incomplete: str = "") -> int:
+    def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
+        """Reports and thresholds after a run in which ``failed`` tests failed."""
         from django_testkit.gates import report_and_check
 
-        return report_and_check(runner, self, incomplete)
+        return report_and_check(runner, self, failed, incomplete)
 
 
 def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Coverage:

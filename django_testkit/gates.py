@@ -15,7 +15,7 @@ from typing import Any
 
 from coverage.exceptions import NoDataError
 
-from django_testkit import gitdiff, reports, thresholds
+from django_testkit import atomic, gitdiff, reports, thresholds
 from django_testkit.exceptions import EXIT_OK, EXIT_THRESHOLD_MISSED, TestkitError
 from django_testkit.thresholds import Shortfall
 
@@ -77,10 +77,7 @@ def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list
     if shortfall is not None:
         found.append(shortfall)
     elif config.cov_update_baseline and all_good and (recorded is None or total > recorded):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(path.name + ".tmp")
-        scratch.write_text(json.dumps({"total": round(total, 4)}) + "\n", encoding="utf-8")
-        os.replace(scratch, path)
+        atomic.write_text(path, json.dumps({"total": round(total, 4)}) + "\n")
         found.append(
             f"Coverage baseline raised to {thresholds.display_percent(total, precision)} "
             f"in {path}."
@@ -105,7 +102,7 @@ def has_thresholds(config: Any, cov: Any) -> bool:
     )
 
 
-def shortfalls(runner: Any, cov: Any, report: dict[str, Any]) -> list[Any]:
+def shortfalls(runner: Any, cov: Any, report: dict[str, Any], failed: int) -> list[Any]:
     config = runner.config
     precision = int(cov.get_option("report:precision") or 0)
     found: list[Any] = []
@@ -120,11 +117,11 @@ def shortfalls(runner: Any, cov: Any, report: dict[str, Any]) -> list[Any]:
     if config.cov_baseline:
         total = thresholds.summary_percent(report.get("totals", {}))
         all_good = not any(isinstance(item, Shortfall) for item in found)
-        found.extend(_baseline(config, total, precision, all_good and not runner.failed_tests))
+        found.extend(_baseline(config, total, precision, all_good and not failed))
     return [item for item in found if item is not None]
 
 
-def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
+def report_and_check(runner: Any, coverage_on: Any, failed: int, incomplete: str) -> int:
     """Write the reports, print the shortfalls; EXIT_THRESHOLD_MISSED if one counts."""
     cov = coverage_on.session.finish()
     out = sys.stdout
@@ -142,7 +139,7 @@ def report_and_check(runner: Any, coverage_on: Any, incomplete: str) -> int:
         )
         return EXIT_THRESHOLD_MISSED
     try:
-        found = shortfalls(runner, cov, report) if report is not None else []
+        found = shortfalls(runner, cov, report, failed) if report is not None else []
     except TestkitError as exc:
         print(f"Coverage: {exc}", file=sys.stderr)
         return EXIT_THRESHOLD_MISSED

@@ -204,16 +204,15 @@ def make_fragments_dir(data_file: str) -> str:
     return tempfile.mkdtemp(prefix=".testkit-coverage-", dir=folder)
 
 
-def start(spec: CoverageSpec, name: str, *, quiet: bool = True) -> coverage.Coverage:
-    """Start measuring this process into ``<fragments>/<name>``."""
+def start(spec: CoverageSpec, name: str) -> coverage.Coverage:
+    """Start measuring this process into ``<fragments>/<name>``, quiet about partial data."""
     cov = coverage.Coverage(
         data_file=os.path.join(spec.fragments, name), config_file=spec.config_file
     )
     for option, value in spec.options.items():
         cov.set_option(option, value)
-    if quiet:
-        disabled = _as_list(cov.get_option("run:disable_warnings"))
-        cov.set_option("run:disable_warnings", disabled + PARTIAL_DATA_WARNINGS)
+    disabled = _as_list(cov.get_option("run:disable_warnings"))
+    cov.set_option("run:disable_warnings", disabled + PARTIAL_DATA_WARNINGS)
     cov.start()
     return cov
 

@@ -14,12 +14,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 import coverage
 
+from django_testkit import atomic
 from django_testkit.covoptions import ReportSpec
 from django_testkit.exceptions import ConfigurationError
 
@@ -62,19 +63,6 @@ def resolve_destinations(
     return tuple(resolved)
 
 
-def _replace_file(dest: str, write: Any) -> None:
-    folder = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(folder, exist_ok=True)
-    fd, scratch = tempfile.mkstemp(prefix=".testkit-", dir=folder)
-    os.close(fd)
-    try:
-        write(scratch)
-        os.replace(scratch, dest)
-    except BaseException:
-        os.unlink(scratch)
-        raise
-
-
 def _replace_dir(dest: str, write: Any) -> None:
     target = os.path.abspath(dest)
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -107,13 +95,11 @@ def write_report(cov: coverage.Coverage, spec: ReportSpec, out: TextIO = sys.std
         with open(dest, "a", encoding="utf-8") as summary:
             summary.write(_markdown(cov, spec))
         return f"Coverage Markdown appended to {dest}"
-    writers = {
-        "xml": lambda path: cov.xml_report(outfile=path),
-        "json": lambda path: cov.json_report(outfile=path),
-        "lcov": lambda path: cov.lcov_report(outfile=path),
-        "markdown": lambda path: Path(path).write_text(_markdown(cov, spec), encoding="utf-8"),
-    }
-    _replace_file(dest, writers[kind])
+    if kind == "markdown":
+        atomic.write_text(Path(dest), _markdown(cov, spec))
+    else:
+        writer: Callable[..., float] = getattr(cov, f"{kind}_report")
+        atomic.replace_file(Path(dest), lambda path: writer(outfile=str(path)))
     names = {"xml": "XML", "json": "JSON", "lcov": "LCOV", "markdown": "Markdown"}
     return f"Coverage {names[kind]} written to file {dest}"
 

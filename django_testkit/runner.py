@@ -100,7 +100,6 @@ class TestkitRunner(DiscoverRunner):
         self.cli_fail_under = cli.get("cov_fail_under")
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
         self.coverage = coverage_for(self.config, self.verbosity)
-        self.failed_tests = 0
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
@@ -213,8 +212,7 @@ class TestkitRunner(DiscoverRunner):
         if isinstance(suite, PoolSuite):
             failed += report_pool(self, suite)
             incomplete = suite.incomplete_coverage()
-        self.failed_tests = failed
-        self.coverage_status = self.coverage.report(self, incomplete)
+        self.coverage_status = self.coverage.report(self, failed, incomplete)
         return failed
 
     def plan_databases(self, needed: Any) -> DatabasePlan:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
+
+from django_testkit.atomic import write_text
 
 #: Version of the file layout; a file in another format is ignored.
 FORMAT = 1
@@ -147,22 +147,4 @@ def save_durations(path: Path, durations: Mapping[str, float]) -> None:
     file is removed, the old file is left as it was, and the error propagates.
     Raises ``ValueError`` for a duration that is not a number >= 0.
     """
-    text = _document(durations)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same directory, so the rename stays on one filesystem and is atomic; a
-    # random name, so concurrent runs (CI jobs sharing a cache) do not collide.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 honours the umask, so the file gets the same
-    # permissions as any other the user creates (mkstemp would force 0o600).
-    # O_BINARY (Windows only) stops the C runtime from turning "\n" into "\r\n".
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(temporary, flags, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_text(path, _document(durations))

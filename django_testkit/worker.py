@@ -155,7 +155,7 @@ def main(
     )
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
-    if cov is not None and setup.coverage is not None and setup.coverage.contexts:
+    if setup.coverage is not None and setup.coverage.contexts:
         from django_testkit.contexts import with_test_contexts
 
         resultclass = with_test_contexts(resultclass, cov)

@@ -22,6 +22,7 @@ from tests.support.projects import (
     RUN_TIMEOUT,
     Run,
     copy_project,
+    coverage_leftovers,
     manage_environment,
     run_tests,
 )
@@ -51,15 +52,6 @@ def assert_same(ours: Measured, reference: Measured) -> None:
         if ours[name] != reference[name]
     }
     assert not different, f"lines/arcs that differ (symmetric difference): {different}"
-
-
-def leftovers(project: Path) -> list[str]:
-    """Fragments a run must never leave: coverage's parallel files and our scratch dirs."""
-    return sorted(
-        path.name
-        for path in project.iterdir()
-        if path.name.startswith((".coverage.", ".testkit-coverage-"))
-    )
 
 
 def run_command(project: Path, argv: list[str], env: dict[str, str] | None = None) -> Run:
@@ -140,7 +132,7 @@ def test_data_equals_coverage_run_with_multiprocessing(
     references = shared["references"]
     assert isinstance(references, dict)
     assert_same(measured(project / ".coverage"), references[branch])
-    assert leftovers(project) == []
+    assert coverage_leftovers(project) == []
 
 
 def test_under_coverage_run_extends_that_measurement(shared: dict[str, object]) -> None:
@@ -157,8 +149,8 @@ def test_under_coverage_run_extends_that_measurement(shared: dict[str, object]) 
     references = shared["references"]
     assert isinstance(references, dict)
     assert_same(measured(data_file), references[False])
-    assert leftovers(project) == []
-    assert leftovers(data_file.parent) == []
+    assert coverage_leftovers(project) == []
+    assert coverage_leftovers(data_file.parent) == []
 
 
 @pytest.fixture
@@ -198,4 +190,4 @@ def test_under_coverage_run_with_multiprocessing_the_report_includes_the_workers
     references = shared["references"]
     assert isinstance(references, dict)
     assert_same(measured(data_file), references[False])
-    assert leftovers(project) == []
+    assert coverage_leftovers(project) == []

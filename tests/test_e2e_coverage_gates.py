@@ -25,6 +25,7 @@ from tests.support.projects import (
     COVERAGE_PROJECT,
     Run,
     copy_project,
+    coverage_leftovers,
     interrupt_run,
     run_manage,
     run_tests,
@@ -100,7 +101,8 @@ def test_every_report_type_is_written_and_parsable(project: Path) -> None:
         "Coverage Markdown written to file out/coverage.md",
         f"Coverage Markdown appended to {summary}",
     ]
-    assert not [path.name for path in out.iterdir() if path.name.startswith(".testkit-")]
+    # No scratch file or directory of a report is left (they are all hidden names).
+    assert not [path.name for path in out.iterdir() if path.name.startswith(".")]
 
 
 def _xml(path: Path) -> bool:
@@ -262,7 +264,7 @@ def test_a_runner_started_from_code_measures_from_there_and_says_so(project: Pat
         "around this program to measure them."
     ) in stderr_lines(run)
     assert "TOTAL" in run.stdout
-    assert _fragments(project) == []
+    assert coverage_leftovers(project) == []
 
 
 def test_pdb_keeps_working_with_coverage(project: Path) -> None:
@@ -409,14 +411,6 @@ def test_a_dead_worker_loses_only_its_class_and_the_run_says_so(project: Path) -
     assert not [path.name for path in project.iterdir() if path.name.startswith(".testkit-")]
 
 
-def _fragments(project: Path) -> list[str]:
-    return sorted(
-        path.name
-        for path in project.iterdir()
-        if path.name.startswith((".coverage.", ".testkit-coverage-"))
-    )
-
-
 @pytest.mark.parametrize("how", ["ctrl-c", "ctrl-c-twice", "sigterm"])
 def test_an_interrupted_run_combines_its_data_and_leaves_no_fragment(
     project: Path, tmp_path: Path, how: str
@@ -432,7 +426,7 @@ def test_an_interrupted_run_combines_its_data_and_leaves_no_fragment(
 
     err = interrupt_run(process, Path(f"{marker}.started"), how, then=let_the_waiting_test_finish)
     assert process.returncode != 0, err
-    assert _fragments(project) == []
+    assert coverage_leftovers(project) == []
     data = CoverageData(str(project / ".coverage"))
     data.read()
     pricing = next(name for name in data.measured_files() if name.endswith("pricing.py"))

@@ -59,6 +59,15 @@ def copy_project(source: Path, destination: Path) -> Path:
     return destination
 
 
+def coverage_leftovers(folder: Path) -> list[str]:
+    """Fragments a coverage run must never leave: coverage's parallel files, our scratch dirs."""
+    return sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.name.startswith((".coverage.", ".testkit-coverage-"))
+    )
+
+
 def run_manage(
     project: Path,
     *args: str,
