@@ -9,11 +9,20 @@ anything is created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
+from django_testkit.dbnames import (
+    differs_only_in_case,
+    is_sqlite,
+    same_sqlite_file,
+    server_address,
+    vendor,
+)
 from django_testkit.exceptions import ConfigurationError
 
 DEFAULT_ALIAS = "default"
@@ -49,6 +58,8 @@ class DatabasePlan:
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: For each created alias, its test database name (None: in-memory SQLite).
     test_names: Mapping[str, str | None] = field(default_factory=dict)
+    #: One-line warnings about settings the run does not depend on.
+    warnings: tuple[str, ...] = ()
 
     @property
     def aliases(self) -> frozenset[str]:
@@ -151,10 +162,26 @@ def _creation_order(wanted: Iterable[str], graph: Mapping[str, list[str]]) -> li
     return order
 
 
+def _unused_cycle_warnings(graph: Mapping[str, list[str]], create: list[str]) -> tuple[str, ...]:
+    """Name a DEPENDENCIES cycle among aliases this run does not set up (a run that
+    needs one of them is refused instead)."""
+    for alias in sorted(set(graph) - set(create)):
+        try:
+            _creation_order([alias], graph)
+        except ConfigurationError as error:
+            cycle = str(error).split(": ", 1)[1].split(";", 1)[0]
+            return (
+                f"DATABASES TEST DEPENDENCIES form a cycle: {cycle}; this run does not use "
+                "these aliases, but a run that does will stop. Remove one of these "
+                "dependencies.",
+            )
+    return ()
+
+
 def test_database_name(settings: Settings, test: Settings) -> str | None:
     """The test database name Django will use, or None for an in-memory SQLite one."""
     name = test.get("NAME")
-    if "sqlite3" in str(settings.get("ENGINE", "")):
+    if is_sqlite(settings):
         if not name or name == ":memory:" or "mode=memory" in str(name):
             return None
         return str(name)
@@ -165,7 +192,7 @@ def with_suffix(name: str | None, suffix: str, settings: Settings) -> str | None
     """``name`` with ``_suffix`` appended (before a SQLite file's extension)."""
     if not name or not suffix:
         return name
-    if "sqlite3" in str(settings.get("ENGINE", "")):
+    if is_sqlite(settings):
         path = PurePath(name)
         return str(path.with_name(f"{path.stem}_{suffix}{path.suffix}"))
     test_name = f"{name}_{suffix}"
@@ -178,28 +205,59 @@ def with_suffix(name: str | None, suffix: str, settings: Settings) -> str | None
     return test_name
 
 
-def _server(settings: Settings) -> tuple[str, str, str]:
-    return (
-        str(settings.get("ENGINE", "")),
-        str(settings.get("HOST") or ""),
-        str(settings.get("PORT") or ""),
-    )
+def clone_names(name: str | None, clones: int, settings: Settings) -> list[str]:
+    """The names Django gives a test database's worker clones 1..``clones``."""
+    if not name or clones < 1:
+        return []
+    if is_sqlite(settings):
+        root, extension = os.path.splitext(name)
+        return [f"{root}_{index}{extension}" for index in range(1, clones + 1)]
+    return [f"{name}_{index}" for index in range(1, clones + 1)]
+
+
+def _points_at_real(
+    test_name: str,
+    settings: Settings,
+    real_name: object,
+    real_settings: Settings,
+    ignore_case: Callable[[], bool],
+) -> bool:
+    if is_sqlite(settings) != is_sqlite(real_settings):
+        return False
+    if is_sqlite(settings):
+        return same_sqlite_file(test_name, real_name)
+    real = str(real_name)
+    if server_address(settings) != server_address(real_settings):
+        return False
+    if test_name == real:
+        return True
+    return vendor(settings) == "mysql" and differs_only_in_case(test_name, real) and ignore_case()
 
 
 def _refuse_real_names(
-    test_names: Mapping[str, str | None], databases: Mapping[str, Settings]
+    test_names: Mapping[str, str | None],
+    databases: Mapping[str, Settings],
+    clones: int,
+    names_ignore_case: Callable[[str], bool],
 ) -> None:
+    """Refuse a test database or clone that is, under any spelling, a real database."""
     for alias, test_name in test_names.items():
-        if test_name is None:
-            continue
-        for other, settings in databases.items():
-            real = settings.get("NAME")
-            if real and str(real) == test_name and _server(settings) == _server(databases[alias]):
-                raise ConfigurationError(
-                    f"The test database of {alias!r} would be {test_name!r}, the real database "
-                    f"of {other!r}; refusing to risk real data. Set DATABASES[{alias!r}]['TEST']"
-                    f"['NAME'] to a name no alias uses."
-                )
+        settings = databases[alias]
+        candidates = [test_name, *clone_names(test_name, clones, settings)] if test_name else []
+        for candidate in candidates:
+            for other, real_settings in databases.items():
+                real = real_settings.get("NAME")
+                if not real:
+                    continue
+                if _points_at_real(
+                    candidate, settings, real, real_settings, partial(names_ignore_case, alias)
+                ):
+                    what = "test database" if candidate == test_name else "worker clone"
+                    raise ConfigurationError(
+                        f"The {what} of {alias!r} would be {candidate!r}, which is the real "
+                        f"database of {other!r} ({str(real)!r}); refusing to risk real data. "
+                        f"Set DATABASES[{alias!r}]['TEST']['NAME'] to a name no alias uses."
+                    )
 
 
 def plan_databases(
@@ -207,14 +265,20 @@ def plan_databases(
     needed: Iterable[str],
     tests: Mapping[str, Settings] | None = None,
     suffix: str = "",
+    clones: int = 0,
+    names_ignore_case: Callable[[str], bool] = lambda alias: False,
 ) -> DatabasePlan:
     """Plan the test databases for the aliases in ``needed``.
 
     ``databases`` is ``DATABASES`` (alias -> settings); ``tests`` optionally holds
     each alias's effective TEST dict (after :func:`legacy_test_settings`);
-    ``suffix`` is appended to every test database name (``--db-suffix``).
+    ``suffix`` is appended to every test database name (``--db-suffix``);
+    ``clones`` is the number of worker clones each will get; ``names_ignore_case``
+    says whether an alias's server compares database names ignoring case (asked
+    only when two names on one MySQL server differ in case alone).
     Raises :class:`ConfigurationError` for an unknown alias in MIRROR or
-    DEPENDENCIES, a cycle in either, or a test name equal to a real database name.
+    DEPENDENCIES, a cycle in either, or a test database or clone that is a real
+    database under another spelling (see :mod:`django_testkit.dbnames`).
     """
     if tests is None:
         tests = {alias: settings.get("TEST") or {} for alias, settings in databases.items()}
@@ -235,7 +299,7 @@ def plan_databases(
         )
         for alias in create
     }
-    _refuse_real_names(test_names, databases)
+    _refuse_real_names(test_names, databases, clones, names_ignore_case)
     needed_roots = {alias for alias in needed if alias not in mirrors}
     return DatabasePlan(
         create=tuple(create),
@@ -243,4 +307,5 @@ def plan_databases(
         added=frozenset(create) - needed_roots,
         requires={alias: tuple(graph[alias]) for alias in create},
         test_names=test_names,
+        warnings=_unused_cycle_warnings(graph, create),
     )

@@ -16,6 +16,7 @@ from django.test.runner import DiscoverRunner
 from django_testkit.config import load_config
 from django_testkit.coverageargs import add_coverage_arguments, coverage_cli
 from django_testkit.covrun import coverage_for
+from django_testkit.dbnames import server_ignores_name_case
 from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
 from django_testkit.dbsetup import (
     SetupOptions,
@@ -225,7 +226,16 @@ class TestkitRunner(DiscoverRunner):
                 self.log(deprecation, level=logging.WARNING)
                 # Django reads only TEST; make the legacy values take effect there.
                 db_settings["TEST"].update(tests[alias])
-        plan = plan_databases(databases, needed, tests, suffix=self.config.db_suffix)
+        plan = plan_databases(
+            databases,
+            needed,
+            tests,
+            suffix=self.config.db_suffix,
+            clones=self.parallel if self.parallel > 1 else 0,
+            names_ignore_case=lambda alias: server_ignores_name_case(connections[alias]),
+        )
+        for warning in plan.warnings:
+            self.log(warning, level=logging.WARNING)
         if plan.added:
             self.log(
                 "Also setting up database(s) that mirrors and dependencies need: "

@@ -89,8 +89,9 @@ def test_dependency_on_a_mirror_means_its_primary() -> None:
         ),
         (
             {"default": db("d"), "a": db("a", NAME="d")},
-            "The test database of 'a' would be 'd', the real database of 'default'; refusing "
-            "to risk real data. Set DATABASES['a']['TEST']['NAME'] to a name no alias uses.",
+            "The test database of 'a' would be 'd', which is the real database of 'default' "
+            "('d'); refusing to risk real data. Set DATABASES['a']['TEST']['NAME'] to a name "
+            "no alias uses.",
         ),
     ],
     ids=["dependency-cycle", "unknown-dependency", "unknown-mirror", "mirror-cycle", "real-name"],
@@ -242,3 +243,18 @@ def test_suffixed_name_equal_to_a_real_name_is_refused() -> None:
     databases = {"default": db("shop"), "other": db("test_shop_ci")}
     with pytest.raises(ConfigurationError, match="the real database of 'other'"):
         plan_databases(databases, {"default"}, suffix="ci")
+
+
+def test_a_cycle_among_unneeded_aliases_is_a_warning() -> None:
+    databases = {
+        "default": db("d"),
+        "a": db("a", DEPENDENCIES=["b"]),
+        "b": db("b", DEPENDENCIES=["a"]),
+    }
+    plan = plan_databases(databases, {"default"})
+    assert plan.create == ("default",)
+    assert plan.warnings == (
+        "DATABASES TEST DEPENDENCIES form a cycle: a -> b -> a; this run does not use these "
+        "aliases, but a run that does will stop. Remove one of these dependencies.",
+    )
+    assert plan_databases(SHOP, {"default"}).warnings == ()

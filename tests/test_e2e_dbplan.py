@@ -102,3 +102,64 @@ def test_legacy_top_level_keys_work_with_a_deprecation_line(plan_project: Path) 
         "DATABASES['replica'] uses the legacy key(s) TEST_MIRROR; write them as "
         "'TEST': {'MIRROR': 'default'} instead."
     ) in run.stdout
+
+
+def _make_real_database(project: Path) -> bytes:
+    migrate = run_manage(project, "migrate", "-v", "0")
+    assert migrate.returncode == 0, migrate.describe()
+    with sqlite3.connect(project / "real_default.sqlite3") as connection:
+        connection.execute("INSERT INTO plan_note (text) VALUES ('real')")
+    return (project / "real_default.sqlite3").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "real_default.sqlite3",
+        "./real_default.sqlite3",
+        "plan/../real_default.sqlite3",
+        "file:real_default.sqlite3",
+        "file:real_default.sqlite3?mode=rwc",
+        "linked.sqlite3",
+    ],
+)
+def test_a_relative_or_linked_test_name_never_touches_the_real_database(
+    plan_project: Path, spelling: str
+) -> None:
+    real = _make_real_database(plan_project)
+    (plan_project / "linked.sqlite3").symlink_to(plan_project / "real_default.sqlite3")
+    run = run_tests(
+        plan_project, "plan.tests.test_replica", env={"DBPLAN_CASE": f"spelling:{spelling}"}
+    )
+    assert run.returncode == 1, run.describe()
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"ConfigurationError: The test database of 'default' would be {spelling!r}, which is "
+        f"the real database of 'default' ({str(plan_project / 'real_default.sqlite3')!r}); "
+        "refusing to risk real data. Set DATABASES['default']['TEST']['NAME'] to a name no "
+        "alias uses."
+    ), run.describe()
+    assert (plan_project / "real_default.sqlite3").read_bytes() == real
+    assert (plan_project / "linked.sqlite3").is_symlink()
+
+
+def test_a_worker_clone_named_like_a_real_database_is_refused(plan_project: Path) -> None:
+    (plan_project / "test_default_1.sqlite3").write_bytes(b"real data of 'a'")
+    run = run_tests(
+        plan_project, "--parallel", "2", "plan.tests", env={"DBPLAN_CASE": "clone-collision"}
+    )
+    assert run.returncode == 1, run.describe()
+    assert "ConfigurationError: The worker clone of 'default' would be" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert (plan_project / "test_default_1.sqlite3").read_bytes() == b"real data of 'a'"
+
+
+def test_a_dependency_cycle_among_unused_aliases_is_one_warning_line(plan_project: Path) -> None:
+    run = run_tests(
+        plan_project, "plan.tests.test_replica", env={"DBPLAN_CASE": "dependency-cycle"}
+    )
+    assert run.returncode == 0, run.describe()
+    assert (
+        "DATABASES TEST DEPENDENCIES form a cycle: a -> c -> b -> a; this run does not use "
+        "these aliases, but a run that does will stop. Remove one of these dependencies."
+    ) in run.stdout.splitlines(), run.describe()

@@ -216,3 +216,26 @@ def test_teardown_during_a_shared_mirror_destroys_only_test_databases(
         f"other {real.format('other')}",
     ]
     assert leftover_databases(project, backend, suffix) == []
+
+
+def test_a_real_database_spelled_differently_is_refused_before_anything_is_created(
+    project: Path, backend: str, suffix: str
+) -> None:
+    """'other' has default's test database as its real one, under another host or path
+    spelling (localhost vs 127.0.0.1 and the default port; ./name vs an absolute path)."""
+    env = env_for(suffix, DBSETUP_CASE="real-under-another-spelling")
+    if backend == "sqlite":
+        (project / "test_default.sqlite3").write_bytes(b"real data of 'other'")
+    else:
+        create_database(backend, f"test_dbsetup_default{suffix}")
+    run = run_tests(project, "shop.tests.test_mirror", backend=backend, env=env)
+    assert run.returncode == 1, run.describe()
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ConfigurationError: The test database of 'default' would be "), last
+    assert "which is the real database of 'other'" in last
+    assert "Traceback" not in run.stderr
+    if backend == "sqlite":
+        assert (project / "test_default.sqlite3").read_bytes() == b"real data of 'other'"
+        assert leftover_databases(project, backend, suffix) == ["test_default.sqlite3"]
+    else:
+        assert leftover_databases(project, backend, suffix) == [f"test_dbsetup_default{suffix}"]
