@@ -3,7 +3,8 @@
 The file looks like ``{"format": 1, "units": {"shop.tests.ItemTests": 0.123}}``
 and is written with sorted keys and indentation, so that a committed or cached
 copy changes by a few lines per run. It is a cache: a file that cannot be used
-is ignored with a warning and rewritten after the run, never an error.
+is ignored with a warning and rewritten after the run, never an error; a bad
+entry is dropped alone; a file of a newer format is left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from django_testkit.atomic import write_text
+from django_testkit.atomic import MISSING, OTHER, STREAM, kind_of, write_text
 
 #: Version of the file layout; a file in another format is ignored.
 FORMAT = 1
@@ -25,6 +26,8 @@ DECIMALS = 6
 
 # Keeps a warning on one line when a file holds a huge key or value.
 _MAX_SHOWN = 60
+# Dropped entries named in a warning before the rest are just counted.
+_MAX_LISTED = 5
 
 
 def _json_kind(value: object) -> str:
@@ -57,8 +60,12 @@ def _is_seconds(value: object) -> bool:
     )
 
 
+def _newer(version: object) -> bool:
+    return isinstance(version, int) and not isinstance(version, bool) and version > FORMAT
+
+
 def _problem(data: Any) -> str | None:
-    """Say what is wrong with the decoded file ``data``, or None when it is usable."""
+    """Say why the decoded file ``data`` cannot be used at all, or None when it can."""
     if not isinstance(data, dict):
         return f'it holds {_json_kind(data)}, not an object with "format" and "units"'
     version = data.get("format")
@@ -69,9 +76,6 @@ def _problem(data: Any) -> str | None:
     units = data.get("units")
     if not isinstance(units, dict):
         return f'its "units" is {_json_kind(units)}, not an object of unit keys to seconds'
-    for key, seconds in units.items():
-        if not _is_seconds(seconds):
-            return f"unit {_shown(key)} has {_shown(seconds)}, not a number of seconds >= 0"
     return None
 
 
@@ -80,32 +84,73 @@ def _warning(path: Path, problem: str) -> str:
     return f"Ignoring the durations file {path}: {problem}; it will be rewritten after this run."
 
 
-def load_durations(path: Path) -> tuple[dict[str, float], str | None]:
-    """Read the durations file at ``path``.
+def _newer_warning(path: Path, version: object) -> str:
+    return (
+        f"Leaving the durations file {path} alone: it is in format {_shown(version)}, newer "
+        f"than this version reads (format {FORMAT}); this run's durations are not recorded."
+    )
 
-    Returns the durations by unit key and a warning. A missing file gives
-    ``({}, None)``. A file that cannot be read, is not JSON, has another layout
-    or format, or holds a duration that is not a number >= 0 gives ``{}`` and a
-    one-line warning naming the file and the problem. Problems with the file's
-    content never raise.
-    """
+
+def _dropped_warning(path: Path, bad: dict[str, object]) -> str:
+    shown = [f"{_shown(key)} ({_shown(value)})" for key, value in list(bad.items())[:_MAX_LISTED]]
+    more = f" and {len(bad) - _MAX_LISTED} more" if len(bad) > _MAX_LISTED else ""
+    entries = "entry" if len(bad) == 1 else f"{len(bad)} entries"
+    return (
+        f"Dropping {entries} from the durations file {path}, not a number of seconds >= 0: "
+        f"{', '.join(shown)}{more}; the other durations are used."
+    )
+
+
+def _read(path: Path) -> tuple[Any, str | None]:
+    """The decoded file at ``path`` (None if missing or not a regular file) or a warning."""
+    kind = kind_of(path)
+    if kind in (MISSING, STREAM, OTHER):
+        # A FIFO or a device is somewhere to send durations, not to read them from
+        # (reading a FIFO would wait for a writer that never comes).
+        return None, None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return {}, None
+        return None, None
     except OSError as error:
-        return {}, _warning(path, f"it cannot be read ({error.strerror or error})")
+        return None, _warning(path, f"it cannot be read ({error.strerror or error})")
     try:
-        data = json.loads(raw)
+        return json.loads(raw), None
     except ValueError as error:
         # JSONDecodeError and UnicodeDecodeError are both ValueErrors.
-        return {}, _warning(path, f"it is not valid JSON ({error})")
+        return None, _warning(path, f"it is not valid JSON ({error})")
     except RecursionError:
-        return {}, _warning(path, "it is not valid JSON (nested too deeply)")
+        return None, _warning(path, "it is not valid JSON (nested too deeply)")
+
+
+def load_durations(path: Path) -> tuple[dict[str, float], str | None]:
+    """Read the durations file at ``path``.
+
+    Returns the durations by unit key and a warning. A missing file, a device
+    or a FIFO gives ``({}, None)``. A file that cannot be read, is not JSON,
+    has another layout or an older format gives ``{}`` and a one-line warning
+    naming the file and the problem (it is rewritten after the run). A file
+    of a newer format gives ``{}`` and a line saying it is left alone (and
+    :func:`save_durations` does leave it alone). An entry whose duration is
+    not a number >= 0 is dropped, the others kept, and the warning names it.
+    Problems with the file's content never raise.
+    """
+    data, warning = _read(path)
+    if data is None:
+        return {}, warning
+    if isinstance(data, dict) and _newer(data.get("format")):
+        return {}, _newer_warning(path, data.get("format"))
     problem = _problem(data)
     if problem is not None:
         return {}, _warning(path, problem)
-    return {key: float(seconds) for key, seconds in data["units"].items()}, None
+    units: dict[str, object] = data["units"]
+    bad = {key: seconds for key, seconds in units.items() if not _is_seconds(seconds)}
+    durations = {
+        key: float(seconds)  # type: ignore[arg-type]
+        for key, seconds in units.items()
+        if key not in bad
+    }
+    return durations, _dropped_warning(path, bad) if bad else None
 
 
 def merge_durations(
@@ -138,13 +183,20 @@ def _document(durations: Mapping[str, float]) -> str:
     return json.dumps({"format": FORMAT, "units": units}, sort_keys=True, indent=2) + "\n"
 
 
-def save_durations(path: Path, durations: Mapping[str, float]) -> None:
-    """Write ``durations`` to ``path`` atomically, creating its directories.
+def save_durations(path: Path, durations: Mapping[str, float]) -> bool:
+    """Write ``durations`` to ``path`` atomically, creating its directories; True if written.
 
     Readers, including a concurrent run, see either the old file or the whole
-    new one: the content goes to a temporary file in the same directory, is
-    synced to disk and then renamed over ``path``. On any error the temporary
-    file is removed, the old file is left as it was, and the error propagates.
-    Raises ``ValueError`` for a duration that is not a number >= 0.
+    new one: the content goes to a temporary file beside the file (beside a
+    link's target: the link stays), is synced to disk and then renamed over it.
+    A device or FIFO gets the content in one write and stays what it is. A
+    file of a newer format is left alone and False returned. On any error the
+    temporary file is removed, the old file is left as it was, and the error
+    propagates. Raises ``ValueError`` for a duration that is not a number >= 0.
     """
-    write_text(path, _document(durations))
+    document = _document(durations)
+    data, _ = _read(path)
+    if isinstance(data, dict) and _newer(data.get("format")):
+        return False
+    write_text(path, document)
+    return True
