@@ -8,12 +8,16 @@ value and the fix. The config is frozen and picklable, so workers can get it.
 
 from __future__ import annotations
 
+import difflib
+import multiprocessing
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any
 
+from django_testkit.atomic import check_destination
 from django_testkit.covoptions import ReportSpec, parse_reports, parse_sources
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.thresholds import parse_minimum, parse_rules
@@ -22,6 +26,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SUFFIX = re.compile(r"[A-Za-z0-9_]*")
 MAX_SUFFIX_LENGTH = 40
+DEFAULT_DURATIONS = ".testkit/durations.json"
+#: Environment variables of this name space that are not options (set by the runner).
+INTERNAL_VARIABLES = frozenset({"TESTKIT_COVERAGE_SPEC"})
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,18 @@ def _path(key: str, value: object, source: str) -> str:
     return str(value)
 
 
+def _durations_file(key: str, value: object, source: str) -> str:
+    """A durations file: not empty, and somewhere a file can be written (checked now)."""
+    text = _path(key, value, source)
+    if not text.strip():
+        raise ConfigurationError(
+            f"{_where(key, source)} = {text!r} is empty; give a file path such as "
+            f"'{DEFAULT_DURATIONS}', or leave it out for that default."
+        )
+    check_destination(text, _where(key, source), DEFAULT_DURATIONS)
+    return text
+
+
 def _sources(key: str, value: object, source: str) -> tuple[str, ...] | None:
     if isinstance(value, str) and source == "environment":
         flag = value.strip().lower()
@@ -198,7 +217,7 @@ _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
     "timeout": _seconds,
     "schedule": _choice(("duration", "discovery"), "a schedule"),
     "start_method": _choice(("fork", "spawn", "forkserver"), "a multiprocessing start method"),
-    "durations_file": _path,
+    "durations_file": _durations_file,
     "cov": _sources,
     "no_cov": _boolean,
     "cov_report": _reports,
@@ -216,12 +235,42 @@ _PARSERS: dict[str, Callable[[str, object, str], Any]] = {
 }
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning line per ``TESTKIT_*`` variable in ``environ`` that names no option."""
+    known = sorted(f"TESTKIT_{item.name.upper()}" for item in fields(TestkitConfig))
+    lines = []
+    for name in sorted(environ):
+        if not name.startswith("TESTKIT_") or name in known or name in INTERNAL_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the known ones are {', '.join(known)}."
+        lines.append(
+            f"Warning: the environment variable {name} is not a django-testkit option and is "
+            f"ignored; {hint}"
+        )
+    return lines
+
+
+def _first_process() -> bool:
+    """Whether this process speaks for the run: not a worker, not the relaunch under coverage."""
+    if multiprocessing.parent_process() is not None:
+        return False
+    from django_testkit import covboot
+
+    return covboot.current() is None
+
+
 def load_config(
     settings_value: object = None,
     environ: Mapping[str, str] | None = None,
     cli: Mapping[str, object] | None = None,
 ) -> TestkitConfig:
-    """Build the run's config; ``cli`` holds only the options given on the command line."""
+    """Build the run's config; ``cli`` holds only the options given on the command line.
+
+    A ``TESTKIT_*`` variable in ``environ`` that names no option is a warning
+    line on stderr (once per run: not again in workers or the relaunch under
+    coverage), with the closest known name.
+    """
     known = [item.name for item in fields(TestkitConfig)]
     values: dict[str, Any] = {}
     if settings_value is not None:
@@ -238,6 +287,9 @@ def load_config(
                     f"{', '.join(name.upper() for name in known)}."
                 )
             values[name] = _PARSERS[name](name, value, "settings")
+    if environ and _first_process():
+        for line in unknown_variables(environ):
+            print(line, file=sys.stderr)
     for name in known:
         raw = (environ or {}).get(f"TESTKIT_{name.upper()}")
         if raw is not None:

@@ -13,10 +13,11 @@ from typing import Any
 
 import coverage as coveragepy
 
-from django_testkit import covboot, measure
+from django_testkit import atomic, covboot, measure
 from django_testkit.config import TestkitConfig
 from django_testkit.covoptions import ReportSpec
-from django_testkit.exceptions import EXIT_OK
+from django_testkit.exceptions import EXIT_OK, ConfigurationError
+from django_testkit.gates import check_baseline_before_the_run
 from django_testkit.measure import CoverageSpec
 from django_testkit.reports import resolve_destinations
 
@@ -89,6 +90,17 @@ class Coverage:
         return report_and_check(runner, self, failed, incomplete)
 
 
+def _check_data_file(data_file: str) -> None:
+    """Stop with one line when coverage could not write its data beside ``data_file``."""
+    problem = atomic.destination_problem(os.path.abspath(data_file))
+    if problem is not None:
+        raise ConfigurationError(
+            f"coverage's data file {os.path.abspath(data_file)} cannot be written: {problem}; "
+            "set COVERAGE_FILE (or data_file in coverage's [run] section) to a path in a "
+            "writable directory."
+        )
+
+
 def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Coverage:
     """Start (or find) the run's measurement; relaunch the command under coverage if need be."""
     if not config.coverage_on:
@@ -102,13 +114,16 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     reports = resolve_destinations(
         default if config.cov_report is None else config.cov_report, os.environ
     )
+    check_baseline_before_the_run(config)
     session = covboot.current()
     if session is None:
         spec = measure.build_spec(config, project_dir(), _settings_file())
         outer = coveragepy.Coverage.current()
         if outer is not None:
+            _check_data_file(str(outer.get_option("run:data_file")))
             session = covboot.adopt(outer, spec)
         else:
+            _check_data_file(spec.data_file)
             target = covboot.entry_point()
             if target is not None:
                 covboot.relaunch(spec, target)

@@ -16,7 +16,13 @@ from typing import Any
 from coverage.exceptions import NoDataError
 
 from django_testkit import atomic, gitdiff, reports, thresholds
-from django_testkit.exceptions import EXIT_OK, EXIT_THRESHOLD_MISSED, TestkitError
+from django_testkit.exceptions import (
+    EXIT_OK,
+    EXIT_TESTS_FAILED,
+    EXIT_THRESHOLD_MISSED,
+    ConfigurationError,
+    TestkitError,
+)
 from django_testkit.thresholds import Shortfall
 
 
@@ -62,14 +68,54 @@ def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Sho
     return found
 
 
+def read_baseline(path: Path) -> float | None:
+    """The total recorded in the baseline file at ``path``; None when there is no file yet.
+
+    A file that is not a JSON object with a ``"total"`` percentage, or a path
+    that is not a regular file (a directory, a FIFO...), raises a one-line
+    ``ConfigurationError``: a ratchet that cannot read its baseline must not pass.
+    """
+    kind = atomic.kind_of(path)
+    if kind == atomic.MISSING:
+        return None
+    problem = ""
+    if kind != atomic.REGULAR:
+        problem = "it is not a regular file"
+    else:
+        try:
+            data = json.loads(path.read_bytes())
+        except OSError as error:
+            problem = f"it cannot be read ({error.strerror or error})"
+        except (ValueError, RecursionError) as error:
+            problem = f"it is not valid JSON ({' '.join(str(error).split())[:80]})"
+        else:
+            total = data.get("total") if isinstance(data, dict) else None
+            if (
+                isinstance(total, int | float)
+                and not isinstance(total, bool)
+                and 0 <= total <= 100
+            ):
+                return float(total)
+            problem = 'it has no "total" percentage'
+    raise ConfigurationError(
+        f"--cov-baseline = {str(path)!r} cannot be used: {problem}; fix the file, or delete "
+        'it to start again (it should read {"total": 87.5}; --cov-update-baseline writes it).'
+    )
+
+
+def check_baseline_before_the_run(config: Any) -> None:
+    """Stop before any database when the baseline cannot be read or, to raise it, written."""
+    if not config.cov_baseline:
+        return
+    path = Path(config.cov_baseline)
+    read_baseline(path)
+    if config.cov_update_baseline:
+        atomic.check_destination(path, "--cov-baseline", ".testkit/coverage-baseline.json")
+
+
 def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list[Any]:
     path = Path(config.cov_baseline)
-    recorded = None
-    if path.is_file():
-        try:
-            recorded = float(json.loads(path.read_text(encoding="utf-8"))["total"])
-        except (ValueError, KeyError, TypeError):
-            return [f"Coverage: the baseline file {path} is not readable; it was ignored."]
+    recorded = read_baseline(path)
     found: list[Any] = []
     shortfall = thresholds.check_baseline(
         total, recorded, config.cov_baseline_tolerance, precision, str(path)
@@ -121,16 +167,43 @@ def shortfalls(runner: Any, cov: Any, report: dict[str, Any], failed: int) -> li
     return [item for item in found if item is not None]
 
 
-def report_and_check(runner: Any, coverage_on: Any, failed: int, incomplete: str) -> int:
-    """Write the reports, print the shortfalls; EXIT_THRESHOLD_MISSED if one counts."""
-    cov = coverage_on.session.finish()
-    out = sys.stdout
-    try:
-        # The table first, then where the files went.
-        for spec in sorted(coverage_on.reports, key=lambda spec: not spec.to_terminal):
+def _not_written(what: str, error: OSError, cov: Any) -> str:
+    reason = error.strerror or str(error)
+    where = f" to {error.filename}" if error.filename else ""
+    return (
+        f"{what} could not be written{where} ({reason}); the coverage data is kept in "
+        f"{cov.get_data().data_filename()}."
+    )
+
+
+def _write_reports(cov: Any, specs: Any, out: Any) -> bool:
+    """Write every report, the table first; one line per report that cannot be written."""
+    written = True
+    for spec in sorted(specs, key=lambda spec: not spec.to_terminal):
+        try:
             where = reports.write_report(cov, spec, out)
-            if where:
-                print(where, file=out)
+        except OSError as error:
+            if not error.filename:
+                error.filename = spec.dest
+            print(
+                f"Coverage: {_not_written(f'the {spec.kind} report', error, cov)}", file=sys.stderr
+            )
+            written = False
+            continue
+        if where:
+            print(where, file=out)
+    return written
+
+
+def report_and_check(runner: Any, coverage_on: Any, failed: int, incomplete: str) -> int:
+    """Write the reports, print the shortfalls; EXIT_THRESHOLD_MISSED if one counts.
+
+    A report that cannot be written is one line (the data is kept) and makes
+    the status EXIT_TESTS_FAILED, so that CI notices.
+    """
+    cov = coverage_on.session.finish()
+    try:
+        written = _write_reports(cov, coverage_on.reports, sys.stdout)
         report = reports.numbers(cov) if has_thresholds(runner.config, cov) else None
     except NoDataError:
         print(
@@ -138,10 +211,21 @@ def report_and_check(runner: Any, coverage_on: Any, failed: int, incomplete: str
             file=sys.stderr,
         )
         return EXIT_THRESHOLD_MISSED
+    status = _check(runner, cov, report, failed, incomplete)
+    return status if written else EXIT_TESTS_FAILED
+
+
+def _check(
+    runner: Any, cov: Any, report: dict[str, Any] | None, failed: int, incomplete: str
+) -> int:
+    """Print the shortfalls and what the data lacks; the status they make."""
     try:
         found = shortfalls(runner, cov, report, failed) if report is not None else []
     except TestkitError as exc:
         print(f"Coverage: {exc}", file=sys.stderr)
+        return EXIT_THRESHOLD_MISSED
+    except OSError as exc:
+        print(f"Coverage: {_not_written('the baseline', exc, cov)}", file=sys.stderr)
         return EXIT_THRESHOLD_MISSED
     missed = False
     for item in found:

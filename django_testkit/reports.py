@@ -1,13 +1,16 @@
 """Coverage reports through coverage.py's own API, never half-written.
 
 File reports are written beside their destination under a temporary name and
-moved into place when complete; an HTML directory is replaced as a whole.
+moved into place when complete (through a link, at its target); a device, FIFO
+or ``/dev/stdout`` gets the finished report in one write and is never replaced
+(see :mod:`django_testkit.atomic`). An HTML directory is replaced as a whole.
 Destinations are checked before the run starts, so an unwritable path stops
 the run before any database is created.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -27,18 +30,27 @@ from django_testkit.exceptions import ConfigurationError
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
-def _writable(path: Path) -> bool:
-    """Whether ``path`` could be created: its nearest existing ancestor is a writable dir."""
-    for folder in [path.parent, *path.parent.parents]:
-        if folder.exists():
-            return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-    return False
+def _html_problem(dest: str) -> str | None:
+    """Why the HTML report's directory could not be written at ``dest``, or None."""
+    kind = atomic.kind_of(dest)
+    if kind == atomic.DIRECTORY:
+        # Its parent must take the new directory that replaces it.
+        parent = os.path.dirname(os.path.realpath(dest))
+        return atomic.destination_problem(os.path.join(parent, ".testkit-html"))
+    if kind != atomic.MISSING:
+        return "it is a file, and an HTML report is a directory"
+    return atomic.destination_problem(os.path.join(dest, "index.html"))
 
 
 def resolve_destinations(
     specs: tuple[ReportSpec, ...], environ: Mapping[str, str]
 ) -> tuple[ReportSpec, ...]:
-    """Fill in default destinations and check every one can be written."""
+    """Fill in default destinations and check that every one can be written.
+
+    A destination that is a directory (a file, for ``html``), or where no file
+    can be created, is a one-line ``ConfigurationError``; a device, FIFO or
+    ``/dev/stdout`` is accepted (the report is written into it in one write).
+    """
     resolved = []
     for spec in specs:
         if spec.kind == "markdown-append" and not spec.dest:
@@ -50,21 +62,22 @@ def resolve_destinations(
                 )
             spec = ReportSpec(spec.kind, summary, spec.skip_covered)
         if not spec.to_terminal:
-            path = Path(spec.dest)
-            is_dir = path.is_dir()
-            wrong_kind = is_dir if spec.kind != "html" else path.exists() and not is_dir
-            if wrong_kind or not _writable(path):
+            if spec.kind == "html":
+                problem = _html_problem(spec.dest)
+            else:
+                problem = atomic.destination_problem(spec.dest)
+            if problem is not None:
                 raise ConfigurationError(
-                    f"--cov-report {spec.kind}:{spec.dest} cannot be written "
-                    f"({'a directory is in the way' if wrong_kind and is_dir else 'not writable'}"
-                    "); give a path in a writable directory."
+                    f"--cov-report {spec.kind}:{spec.dest} cannot be written ({problem}); "
+                    "give a path in a writable directory."
                 )
         resolved.append(spec)
     return tuple(resolved)
 
 
 def _replace_dir(dest: str, write: Any) -> None:
-    target = os.path.abspath(dest)
+    # Through a link, the directory it points at is replaced and the link kept.
+    target = os.path.realpath(dest)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=".testkit-", dir=os.path.dirname(target))
     try:
@@ -72,6 +85,9 @@ def _replace_dir(dest: str, write: Any) -> None:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+    if atomic.kind_of(target) not in (atomic.DIRECTORY, atomic.MISSING):
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise OSError(errno.ENOTDIR, "it is a file, and an HTML report is a directory", dest)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(scratch, target)
 
@@ -92,8 +108,7 @@ def write_report(cov: coverage.Coverage, spec: ReportSpec, out: TextIO = sys.std
         _replace_dir(dest, lambda d: cov.html_report(directory=d, skip_covered=spec.skip_covered))
         return f"Coverage HTML written to dir {dest}"
     if kind == "markdown-append":
-        with open(dest, "a", encoding="utf-8") as summary:
-            summary.write(_markdown(cov, spec))
+        atomic.append_text(Path(dest), _markdown(cov, spec))
         return f"Coverage Markdown appended to {dest}"
     if kind == "markdown":
         atomic.write_text(Path(dest), _markdown(cov, spec))
