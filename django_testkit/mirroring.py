@@ -1,21 +1,29 @@
-"""Mirrors that see their primary's writes inside ``TestCase`` (Django ticket #23718).
+"""Mirrors in tests: they see their primary's writes, and are cleaned up like it.
 
-Inside a ``TestCase`` every test runs in a transaction that is rolled back at
+Django ticket #23718: inside a ``TestCase`` every test runs in a transaction that is rolled back at
 the end. A mirror alias has its own connection, outside that transaction, so
 it cannot see what the test wrote through the primary, unlike a real replica
 with no lag. While a ``TestCase`` test runs, each mirror alias is served by its
 primary's connection object in this thread, so reads through the mirror run
 in the test's transaction. ``TransactionTestCase`` commits for real, and keeps
 separate connections.
+
+A ``TransactionTestCase`` that uses a mirror without its primary writes into
+the primary's test database through the mirror; :func:`include_mirror_primaries`
+makes Django clean that up as it cleans up the primary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+import unittest
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db import connections
-from django.test import TestCase
+from django.test import TestCase, TransactionTestCase
+
+from django_testkit.dbplan import legacy_test_settings
 
 
 class MirrorSharing:
@@ -65,3 +73,101 @@ def with_mirror_sharing(resultclass: type, sharing: MirrorSharing) -> type:
         (MirrorSharingResult, resultclass),
         {"mirror_sharing": sharing, "__module__": resultclass.__module__},
     )
+
+
+#: Test classes whose ``databases`` this process extended: (module, qualname) -> added
+#: aliases. Workers started fresh (spawn, forkserver) import the classes again and
+#: repeat the extension from this record (see :mod:`django_testkit.workerdb`).
+_extended: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def mirror_primaries(databases: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Map every TEST ``MIRROR`` alias of ``databases`` to the end of its mirror chain.
+
+    Legacy top-level ``TEST_MIRROR`` keys count too. A chain that names an
+    unknown alias or loops is left out: planning the databases reports it.
+    """
+    tests = {
+        alias: legacy_test_settings(alias, settings)[0] for alias, settings in databases.items()
+    }
+    primaries = {}
+    for alias in tests:
+        seen = [alias]
+        current = alias
+        while (target := tests[current].get("MIRROR")) and target in tests and target not in seen:
+            seen.append(target)
+            current = target
+        if current != alias and not tests[current].get("MIRROR"):
+            primaries[alias] = current
+    return primaries
+
+
+def _cleans_up_by_flushing(cls: type) -> bool:
+    return issubclass(cls, TransactionTestCase) and not issubclass(cls, TestCase)
+
+
+def _add_primaries(cls: type, primaries: Mapping[str, str]) -> tuple[str, ...]:
+    """Add the primaries of the mirrors ``cls`` uses to its ``databases``; return them."""
+    databases = getattr(cls, "databases", None)
+    if not databases or databases == "__all__" or isinstance(databases, str):
+        return ()
+    added = tuple(
+        sorted({primaries[alias] for alias in databases if alias in primaries} - set(databases))
+    )
+    if added:
+        cls.databases = frozenset(databases) | frozenset(added)  # type: ignore[attr-defined]
+    return added
+
+
+def _test_cases(suite: Any) -> Iterator[Any]:
+    """Every test in ``suite``, however deeply suites are nested."""
+    for item in suite:
+        if isinstance(item, unittest.TestCase):
+            yield item
+        else:
+            yield from _test_cases(item)
+
+
+def include_mirror_primaries(suite: Any) -> list[str]:
+    """Let ``TransactionTestCase`` tests that use a mirror also use its primary.
+
+    Django flushes (and resets sequences, restores ``serialized_rollback``
+    data, loads ``fixtures``) only on the non-mirror aliases in a test's
+    ``databases``, so rows a test wrote through a mirror alone stayed in the
+    primary's test database. Adding the primary makes Django treat those rows
+    exactly as if they were written through the primary, in this process and in
+    forked workers; :func:`repeat_extensions` does it in fresh worker processes.
+    ``TestCase`` tests roll back instead and are left alone. Returns the names
+    of the classes changed.
+    """
+    primaries = mirror_primaries(
+        {alias: connections[alias].settings_dict for alias in connections}
+    )
+    if not primaries:
+        return []
+    changed = []
+    for test in _test_cases(suite):
+        cls = type(test)
+        if not _cleans_up_by_flushing(cls):
+            continue
+        added = _add_primaries(cls, primaries)
+        if added:
+            _extended[(cls.__module__, cls.__qualname__)] = added
+            changed.append(f"{cls.__module__}.{cls.__qualname__}")
+    return changed
+
+
+def extensions() -> dict[tuple[str, str], tuple[str, ...]]:
+    """The ``databases`` extensions made in this process, to repeat in workers."""
+    return dict(_extended)
+
+
+def repeat_extensions(record: Mapping[tuple[str, str], tuple[str, ...]]) -> None:
+    """In a fresh worker, import each extended test class and add the same aliases."""
+    for (module_name, qualname), added in record.items():
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        databases = getattr(target, "databases", None)
+        if databases and databases != "__all__":
+            target.databases = frozenset(databases) | frozenset(added)

@@ -26,7 +26,11 @@ from django_testkit.dbsetup import (
 )
 from django_testkit.exceptions import EXIT_OK, ConfigurationError
 from django_testkit.interrupts import sigterm_raises
-from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
+from django_testkit.mirroring import (
+    MirrorSharing,
+    include_mirror_primaries,
+    with_mirror_sharing,
+)
 from django_testkit.parallel import (
     add_parallel_arguments,
     max_workers,
@@ -132,7 +136,10 @@ class TestkitRunner(DiscoverRunner):
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        return super().build_suite(*args, **kwargs)
+        suite = super().build_suite(*args, **kwargs)
+        # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
+        include_mirror_primaries(suite)
+        return suite
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -10,7 +10,10 @@ its connections for its clone slot (:func:`connect`):
   ``forkserver`` the worker loads a snapshot the parent wrote into a private
   in-memory database (Django supports neither everywhere);
 - a mirror, or an alias sharing another's test database, points at the
-  worker's database of its primary, so reads see the worker's writes.
+  worker's database of its primary, so reads see the worker's writes;
+- test classes whose ``databases`` the parent extended with mirrors'
+  primaries (see :func:`django_testkit.mirroring.include_mirror_primaries`)
+  are imported and extended again in a fresh process.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from django.db import connections
+
+from django_testkit import mirroring
 
 #: In-memory SQLite databases a worker loaded; kept open so they live as long as it does.
 _memory_keepers: list[sqlite3.Connection] = []
@@ -42,6 +47,8 @@ class WorkerDatabases:
     #: In-memory SQLite alias -> file holding a copy of its test database.
     snapshots: dict[str, str] = field(default_factory=dict)
     debug_sql: bool = False
+    #: Test classes (module, qualname) whose ``databases`` gained mirrors' primaries.
+    extended: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
 def is_memory_sqlite(alias: str) -> bool:
@@ -85,6 +92,7 @@ def describe(
         serialized=serialized,
         snapshots=snapshots,
         debug_sql=debug_sql,
+        extended=mirroring.extensions(),
     )
 
 
@@ -129,6 +137,7 @@ def connect(databases: WorkerDatabases, slot: int, *, fresh_process: bool) -> No
         connections[alias].close()
         connections[alias].creation.set_as_test_mirror(connections[owner].settings_dict)
     if fresh_process:
+        mirroring.repeat_extensions(databases.extended)
         for alias, contents in databases.serialized.items():
             connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         if databases.debug_sql:
