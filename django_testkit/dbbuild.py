@@ -11,6 +11,12 @@ that the parent always knows which databases exist and must be cleaned up:
     failed afterwards, so that a failed setup still destroys it).
 ``("clone", alias, suffix, kept)``
     a worker clone is about to be made (or reused, when ``kept``).
+
+With ``--reuse-db`` a kept database or clone is reused only when its state
+row (see :mod:`django_testkit.dbstate`) has the current fingerprint, names
+that very database and says the last run using it finished; it is marked
+dirty before use. A rebuilt database, or a clone copied afresh, gets its own
+row once it is complete: the row is the last thing written to it.
 """
 
 from __future__ import annotations
@@ -20,16 +26,35 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import connections
 
+from django_testkit.dbstate import (
+    STATE_TABLE,
+    StoredState,
+    is_server,
+    mark_clean,
+    mark_dirty,
+    read_state,
+    refusal,
+    scratch_connection,
+    write_state,
+)
 from django_testkit.forkjobs import Emit
 
-#: The table that holds a kept test database's schema fingerprint.
-STATE_TABLE = "django_testkit_state"
+__all__ = [
+    "STATE_TABLE",
+    "BuildOptions",
+    "build",
+    "destroy_clones",
+    "is_server",
+    "mark_clean",
+    "read_state",
+    "scratch_connection",
+    "use_database",
+]
 
 
 @dataclass(frozen=True)
@@ -40,9 +65,23 @@ class BuildOptions:
     #: The schema fingerprint to reuse by, or "" when ``--reuse-db`` is off.
     fingerprint: str
     clones: int
-    #: The fingerprint found in the existing test database (None: none found).
-    stored: str | None = None
+    #: The state row found in the existing test database (None: none found).
+    stored: StoredState | None = None
     start_method: str = "fork"
+    #: The alias and test database name the state was read for (None: in-memory SQLite).
+    alias: str = ""
+    test_name: str | None = None
+
+    def refusal(self) -> str | None:
+        """Why the existing test database is not reused as it is; None when it is."""
+        if not self.fingerprint or not self.test_name:
+            return "--reuse-db is off"
+        return refusal(self.stored, self.fingerprint, self.alias, self.test_name)
+
+    @property
+    def reusable(self) -> bool:
+        """The existing test database is reused as it is (``--reuse-db``, state valid)."""
+        return self.refusal() is None
 
 
 @contextmanager
@@ -54,26 +93,31 @@ def _timed(emit: Emit, label: str) -> Iterator[None]:
         emit(("timing", label, time.perf_counter() - start))
 
 
-def is_server(alias: str) -> bool:
-    return bool(connections[alias].vendor != "sqlite")
-
-
 def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) -> None:
-    """Make ``alias``'s test database (named ``test_name``; None: in-memory) and clones."""
+    """Make ``alias``'s test database (named ``test_name``; None: in-memory) and clones.
+
+    With ``--reuse-db`` an existing database whose state row is valid is
+    reused (marked dirty first); otherwise it is rebuilt, with one line saying
+    why when one existed, and gets its state row once migrated. A database
+    only ``--keepdb`` keeps is marked dirty before use, so that no later
+    ``--reuse-db`` run trusts it.
+    """
     connection = connections[alias]
     creation = connection.creation
     stored = options.stored
     old_name = connection.settings_dict["NAME"]
-    if options.fingerprint and stored == options.fingerprint:
+    if options.reusable:
         _use_existing(alias, test_name, options.verbosity)
         emit(("created", alias, test_name, True, old_name))
+        mark_dirty(alias, test_name)
         _clones(alias, options, emit, primary_rebuilt=False)
         return
     if options.fingerprint and stored is not None:
         creation.log(
-            f"Rebuilding test database for alias '{alias}' ('{test_name}'): its schema "
-            "fingerprint does not match (migrations, models or settings changed)."
+            f"Rebuilding test database for alias '{alias}' ('{test_name}'): {options.refusal()}."
         )
+    if options.keepdb and not options.fingerprint:
+        mark_dirty(alias, test_name)
     keep = options.keepdb or bool(options.fingerprint)
     try:
         with _timed(emit, f"  Creating '{alias}'"):
@@ -89,7 +133,8 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
         if name != old_name:
             emit(("created", alias, name, keep, old_name))
     if options.fingerprint and test_name:
-        _write_fingerprint(alias, options.fingerprint)
+        # The last write: a build that stops before it leaves no state row.
+        write_state(alias, test_name, options.fingerprint)
     _clones(alias, options, emit, primary_rebuilt=True)
 
 
@@ -125,6 +170,15 @@ def _each_clone(alias: str, suffixes: list[str], action: Callable[[str], None]) 
             future.result()
 
 
+def _clone_refusal(alias: str, name: str, options: BuildOptions, primary_rebuilt: bool) -> str:
+    """Why clone ``name`` is copied afresh ("" when it is reused as it is)."""
+    if not options.fingerprint:
+        return "--reuse-db is off"
+    if primary_rebuilt:
+        return "its primary was rebuilt"
+    return refusal(read_state(alias, name), options.fingerprint, alias, name) or ""
+
+
 def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: bool) -> None:
     suffixes = [str(index) for index in range(1, options.clones + 1)]
     server = is_server(alias)
@@ -140,16 +194,21 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
         connection = connections[alias]
         try:
             name = connection.creation.get_test_db_clone_settings(suffix)["NAME"]
-            kept = (
-                not primary_rebuilt
-                and bool(options.fingerprint)
-                and read_fingerprint(alias, name) == options.fingerprint
-            )
+            why = _clone_refusal(alias, name, options, primary_rebuilt)
+            kept = not why
+            if why.startswith(("it holds", "the last run")) and options.verbosity >= 1:
+                connection.creation.log(f"Copying clone {suffix} of '{alias}' afresh: {why}.")
             emit(("clone", alias, suffix, kept or options.keepdb or bool(options.fingerprint)))
             with _timed(emit, f"  Cloning '{alias}'"):
                 connection.creation.clone_test_db(
                     suffix=suffix, verbosity=options.verbosity, keepdb=kept
                 )
+            if kept:
+                mark_dirty(alias, name)
+            elif options.fingerprint:
+                # The copy carries the primary's row, which names the primary: only
+                # now, with every table copied, does the clone get a row of its own.
+                write_state(alias, name, options.fingerprint)
         finally:
             # SQLite's in-memory clone under spawn reads from the open connection.
             if server:
@@ -159,45 +218,19 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
         _each_clone(alias, suffixes, clone)
 
 
-def scratch_connection(alias: str, name: str) -> Any:
-    """A separate connection to database ``name`` with ``alias``'s other settings."""
-    connection = connections[alias]
-    return type(connection)({**connection.settings_dict, "NAME": name}, alias)
+def destroy_clones(
+    alias: str, suffixes: list[str], verbosity: int, keep: bool, clean: bool = False
+) -> None:
+    """Destroy (or, when ``keep``, just announce keeping) ``alias``'s worker clones.
 
-
-def read_fingerprint(alias: str, name: str | None) -> str | None:
-    """The fingerprint stored in database ``name``; None if it or the table is missing."""
-    if not name:
-        return None
-    if not is_server(alias) and not Path(name).exists():
-        return None
-    scratch = scratch_connection(alias, name)
-    try:
-        with scratch.cursor() as cursor:
-            cursor.execute(f"SELECT value FROM {scratch.ops.quote_name(STATE_TABLE)}")
-            row = cursor.fetchone()
-        return str(row[0]) if row else None
-    except DatabaseError:
-        return None
-    finally:
-        scratch.close()
-
-
-def _write_fingerprint(alias: str, fingerprint: str) -> None:
-    connection = connections[alias]
-    table = connection.ops.quote_name(STATE_TABLE)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TABLE {table} (value VARCHAR(64) NOT NULL)")
-        cursor.execute(f"INSERT INTO {table} (value) VALUES (%s)", [fingerprint])
-
-
-def destroy_clones(alias: str, suffixes: list[str], verbosity: int, keep: bool) -> None:
-    """Destroy (or, when ``keep``, just announce keeping) ``alias``'s worker clones."""
+    Kept clones are marked clean first when ``clean`` (the run's tests all ended).
+    """
 
     def destroy(suffix: str) -> None:
         connection = connections[alias]
         try:
+            if keep and clean:
+                mark_clean(alias, connection.creation.get_test_db_clone_settings(suffix)["NAME"])
             connection.creation.destroy_test_db(suffix=suffix, verbosity=verbosity, keepdb=keep)
         except Exception as exc:
             connection.creation.log(f"Could not destroy clone {suffix} of '{alias}': {exc}")

@@ -27,7 +27,8 @@ from django_testkit.dbbuild import (
     build,
     destroy_clones,
     is_server,
-    read_fingerprint,
+    mark_clean,
+    read_state,
     scratch_connection,
     use_database,
 )
@@ -88,6 +89,8 @@ class TestDatabases:
     #: Aliases whose TEST NAME was changed (``--db-suffix``), with the old value.
     renamed: dict[str, Any] = field(default_factory=dict)
     verbosity: int = 1
+    #: Every test ended (set by the runner): teardown marks kept databases clean.
+    tests_ended: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, bool]]:
@@ -201,7 +204,7 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
     fingerprint, stored = "", None
     if options.reuse_db and test_name:
         fingerprint = schema_fingerprint(alias, connections[alias].settings_dict)
-        stored = read_fingerprint(alias, test_name)
+        stored = read_state(alias, test_name)
     return BuildOptions(
         verbosity=options.verbosity,
         interactive=options.interactive,
@@ -210,6 +213,8 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
         clones=options.clones,
         stored=stored,
         start_method=options.start_method,
+        alias=alias,
+        test_name=test_name,
     )
 
 
@@ -220,7 +225,7 @@ def _concurrently(
     Django may need to ask a question."""
     if len(owners) < 2 or not forkjobs.can_fork():
         return False
-    if all(item.fingerprint and item.fingerprint == item.stored for item in builds.values()):
+    if all(item.reusable for item in builds.values()):
         return False
     if not all(is_server(alias) for alias in owners):
         return False
@@ -279,7 +284,10 @@ def teardown_test_databases(record: TestDatabases) -> None:
         # Destroy exactly the database this run recorded, whatever NAME says now.
         use_database(item.alias, item.test_name)
         try:
-            destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept)
+            clean = record.tests_ended
+            destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept, clean)
+            if item.kept and clean:
+                mark_clean(item.alias, item.test_name)
             _destroy(item, record.verbosity)
         except Exception as exc:
             failures.append(f"{item.alias}: {exc}")

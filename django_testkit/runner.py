@@ -212,7 +212,15 @@ class TestkitRunner(DiscoverRunner):
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if isinstance(suite, PoolSuite):
             suite.prepare(pool_context(self))
-        return super().run_suite(suite, **kwargs)
+        result = super().run_suite(suite, **kwargs)
+        if isinstance(self.databases, TestDatabases):
+            # Kept databases are clean only if every test ended (a TransactionTestCase
+            # flushes after itself): not if a worker died or was stopped mid-class.
+            lost = isinstance(suite, PoolSuite) and bool(
+                suite.lost or suite.interrupted or result.shouldStop
+            )
+            self.databases.tests_ended = not lost
+        return result
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failed: int = super().suite_result(suite, result, **kwargs)

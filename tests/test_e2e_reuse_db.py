@@ -1,14 +1,31 @@
 """``--reuse-db``: kept test databases and clones are reused while the schema fingerprint
 matches and rebuilt, with one line, whenever a migration is edited, added or removed,
-including by switching git branch."""
+including by switching git branch; whenever a project module a migration imports, or a
+setting that shapes the schema, changes; and whenever the last run using them did not
+finish (its rows may still be there) or a clone's copy never finished."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from tests.support.projects import Run, run_tests
-from tests.support.servers import leftover_databases
+import pytest
+
+from tests.support.projects import (
+    RUN_TIMEOUT,
+    Run,
+    copy_project,
+    run_tests,
+    start_tests,
+    wait_for_file,
+)
+from tests.support.servers import leftover_databases, server_databases
 
 LABELS = (
     "shop.tests.test_mirror.MirrorInTransactionTestCaseTests",
@@ -130,3 +147,124 @@ def test_reuse_db_reuses_until_the_schema_changes(
             for clone in ("", "_1", "_2")
         ]
     assert leftover_databases(project, backend, suffix) == sorted(expected)
+
+
+# --- The reusedb fixture: a kept database must be clean and its fingerprint complete. ---
+
+REUSEDB_PROJECT = Path(__file__).resolve().parent / "fixtures" / "reusedb"
+INNOCENT = ("catalog.tests.test_rows.InnocentATests", "catalog.tests.test_rows.InnocentBTests")
+KILLED = "catalog.tests.test_rows.CommittedThenKilledTests"
+SEED = "catalog.tests.test_seed"
+NOTES = "legacy.tests.test_notes"
+
+
+@pytest.fixture
+def reusedb_project(tmp_path: Path) -> Path:
+    return copy_project(REUSEDB_PROJECT, tmp_path / "reusedb")
+
+
+def _run(project: Path, backend: str, suffix: str, *args: str, **env: str) -> Run:
+    return run_tests(
+        project,
+        "-v",
+        "2",
+        "--reuse-db",
+        *args,
+        backend=backend,
+        env={"EXAMPLE_DB_SUFFIX": suffix, **env},
+    )
+
+
+def _database_names(project: Path, backend: str, suffix: str) -> list[str]:
+    """The fixture's test database and its two clones, as the backend names them."""
+    if backend == "sqlite":
+        return [str(project / f"test_default{clone}.sqlite3") for clone in ("", "_1", "_2")]
+    return [f"test_reusedb{suffix}{clone}" for clone in ("", "_1", "_2")]
+
+
+@contextlib.contextmanager
+def _connect(backend: str, name: str) -> Iterator[Any]:
+    """A DB-API connection to test database ``name``, autocommitting."""
+    if backend == "sqlite":
+        conn: Any = sqlite3.connect(name, isolation_level=None)
+    elif backend == "postgresql":
+        import psycopg
+
+        conn = psycopg.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname=name, autocommit=True
+        )
+    else:
+        import MySQLdb
+
+        conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", db=name)
+        conn.autocommit(True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _query(backend: str, name: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    if backend != "sqlite":
+        sql = sql.replace("?", "%s")
+    with _connect(backend, name) as conn:
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def _leftover_rows(project: Path, backend: str, suffix: str) -> dict[str, int]:
+    """How many rows the killed test committed, in each test database that exists."""
+    counts = {}
+    existing = None if backend == "sqlite" else server_databases(backend, suffix)
+    for name in _database_names(project, backend, suffix):
+        if not (Path(name).exists() if existing is None else name in existing):
+            continue
+        rows = _query(
+            backend, name, "SELECT COUNT(*) FROM catalog_product WHERE name = 'test-leftover'"
+        )
+        counts[Path(name).name] = int(rows[0][0])
+    return counts
+
+
+def _kill_mid_test(project: Path, backend: str, suffix: str, *args: str) -> None:
+    """Start a --reuse-db run; SIGKILL its whole process group once a test has committed."""
+    started = project / "killed-test-started"
+    env = {"EXAMPLE_DB_SUFFIX": suffix, "REUSEDB_WAIT_FILE": str(started)}
+    process = start_tests(project, backend, env, "-v", "2", "--reuse-db", *args)
+    try:
+        wait_for_file(started, process)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    started.unlink()
+
+
+def test_reuse_db_rebuilds_after_a_run_killed_with_committed_rows(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, *INNOCENT)
+    assert first.returncode == 0, first.describe()
+
+    _kill_mid_test(project, backend, suffix, KILLED)
+    primary = Path(_database_names(project, backend, suffix)[0]).name
+    assert _leftover_rows(project, backend, suffix)[primary] == 1  # the stale state
+
+    for attempt in range(2):  # the rebuilt database stays right in later runs too
+        after = _run(project, backend, suffix, *INNOCENT)
+        assert after.returncode == 0, after.describe()
+        rebuilding = _lines(after, "Rebuilding test database for alias 'default'")
+        if attempt == 0:
+            assert len(rebuilding) == 1, after.describe()
+            assert rebuilding[0].endswith(
+                "the last run using it did not finish (killed or interrupted), so it may hold "
+                "rows its tests left."
+            ), after.describe()
+        else:
+            assert not rebuilding, after.describe()
+            assert _lines(after, "Using existing test database for alias 'default'")
+    assert set(_leftover_rows(project, backend, suffix).values()) == {0}
