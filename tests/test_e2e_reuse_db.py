@@ -268,3 +268,57 @@ def test_reuse_db_rebuilds_after_a_run_killed_with_committed_rows(
             assert not rebuilding, after.describe()
             assert _lines(after, "Using existing test database for alias 'default'")
     assert set(_leftover_rows(project, backend, suffix).values()) == {0}
+
+
+def test_reuse_db_copies_clones_again_after_a_killed_parallel_run(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+    assert first.returncode == 0, first.describe()
+
+    # A worker commits a row in its clone; the whole process group is killed.
+    _kill_mid_test(project, backend, suffix, "--parallel", "2", KILLED, INNOCENT[0])
+    counts = _leftover_rows(project, backend, suffix)
+    primary = Path(_database_names(project, backend, suffix)[0]).name
+    assert sum(counts.values()) == 1 and counts[primary] == 0, counts  # in a clone
+
+    for attempt in range(2):
+        after = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+        assert after.returncode == 0, after.describe()
+        if attempt == 0:
+            assert _lines(after, "Rebuilding test database for alias 'default'"), after.describe()
+            assert len(_lines(after, "Cloning test database")) == 2, after.describe()
+        else:
+            assert len(_lines(after, "Using existing clone")) == 2, after.describe()
+    assert set(_leftover_rows(project, backend, suffix).values()) == {0}
+
+
+def _copy_state(backend: str, source: str, target: str) -> None:
+    """Give ``target`` the state rows of ``source``, as a copy of ``source`` would carry."""
+    rows = _query(backend, source, "SELECT * FROM django_testkit_state")
+    _query(backend, target, "DELETE FROM django_testkit_state")
+    for row in rows:
+        marks = ", ".join("?" for _ in row)
+        _query(backend, target, f"INSERT INTO django_testkit_state VALUES ({marks})", tuple(row))
+
+
+def test_reuse_db_never_trusts_a_clone_whose_copy_did_not_finish(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    """A clone copied table by table (MariaDB) and stopped midway: the primary's state
+    row is there, a table is not."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+    assert first.returncode == 0, first.describe()
+    primary, clone, _ = _database_names(project, backend, suffix)
+    _query(backend, clone, "DROP TABLE catalog_product")
+    _copy_state(backend, primary, clone)
+
+    after = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+    assert after.returncode == 0, after.describe()
+    copied = _lines(after, "Copying clone 1 of 'default' afresh")
+    assert len(copied) == 1, after.describe()
+    assert f"it holds the state of '{Path(primary).name}'" in copied[0]
+    assert len(_lines(after, "Using existing clone")) == 1, after.describe()
+    assert _query(backend, clone, "SELECT COUNT(*) FROM catalog_product")[0][0] == 0
