@@ -1,13 +1,23 @@
 """The schema fingerprint: a hash of everything that decides a test database's schema.
 
 ``--reuse-db`` keeps a test database only while this hash is unchanged. It
-covers the bytes of every migration file of every installed app (so editing,
-adding or removing a migration, or switching branch, changes it), the model
-source files of apps without migrations (``migrate --run-syncdb`` builds their
-tables from the models), the routers' source (they decide which alias gets
-which table), and the settings that shape the schema: INSTALLED_APPS,
-MIGRATION_MODULES, DATABASE_ROUTERS, CACHES, the alias's ENGINE and TEST
-options, and the Django version.
+covers:
+
+- the bytes of every migration file of every installed app (so editing,
+  adding or removing a migration, or switching branch, changes it);
+- the project's own modules those migrations import, transitively (a data
+  migration's helper, a custom field): the code migrating actually runs;
+- the schema itself, as Django sees it: every model of the migration graph's
+  final project state, and every model of the apps without migrations
+  (``migrate --run-syncdb`` builds their tables from the models), each with
+  its options (``db_table``...) and its fields' definitions; so a setting
+  that changes a table without changing a file (``DEFAULT_AUTO_FIELD``, a
+  ``db_table`` read from settings) changes it too;
+- the source files of those models and of project-defined field classes, the
+  routers' source (they decide which alias gets which table);
+- the settings that shape the schema: INSTALLED_APPS (in order),
+  MIGRATION_MODULES, DATABASE_ROUTERS, CACHES, each app's default auto field,
+  the alias's ENGINE and TEST options, and the Django version.
 """
 
 from __future__ import annotations
@@ -17,10 +27,13 @@ import hashlib
 import importlib
 import inspect
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from django_testkit.importscan import imported_project_files, is_project_file
 
 #: TEST keys that do not change what a database contains.
 _NEUTRAL_TEST_KEYS = {"NAME", "MIRROR", "DEPENDENCIES", "SERIALIZE"}
@@ -56,7 +69,14 @@ def project_fingerprint() -> str:
     add("migration_modules", getattr(settings, "MIGRATION_MODULES", {}))
     add("routers", [_router_name(router) for router in settings.DATABASE_ROUTERS])
     add("caches", getattr(settings, "CACHES", {}))
-    files: set[Path] = set()
+    add(
+        "auto_fields",
+        {config.label: config.default_auto_field for config in apps.get_app_configs()},
+    )
+    schema, field_files = _schema()
+    add("schema", schema)
+    files: set[Path] = set(field_files)
+    migration_sources: list[tuple[Path, str]] = []
     for router in settings.DATABASE_ROUTERS:
         if isinstance(router, str):
             files.update(_module_files(router.rpartition(".")[0]))
@@ -69,10 +89,78 @@ def project_fingerprint() -> str:
         else:
             add(f"migrations:{config.label}", sorted(path.name for path in migration_files))
             files.update(migration_files)
+            package = _migrations_package(config.label)
+            migration_sources += [
+                (path, package) for path in migration_files if is_project_file(path)
+            ]
+    files.update(imported_project_files(migration_sources))
     for path in sorted(files):
         digest.update(f"file={path}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def _schema() -> tuple[list[str], set[Path]]:
+    """Every model's state as migrating would build it, rendered deterministically, and
+    the project files that define their field classes.
+
+    Migrated apps: the migration graph's final project state. Apps without
+    migrations: their models as they are now. A graph that cannot be loaded
+    gives its error (the build will then report it properly).
+    """
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.state import ModelState
+
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        states = dict(loader.project_state().models)
+    except Exception as exc:
+        return [f"unloadable migrations: {type(exc).__name__}: {exc}"], set()
+    for config in apps.get_app_configs():
+        if config.label in loader.unmigrated_apps:
+            for model in config.get_models():
+                states[(config.label, model._meta.model_name)] = ModelState.from_model(model)
+    rendered = []
+    field_files: set[Path] = set()
+    for key in sorted(states):
+        state = states[key]
+        fields = []
+        for name, field in state.fields.items():
+            fields.append([name, _serialized(field)])
+            source = _source_file(type(field))
+            if source is not None and is_project_file(source):
+                field_files.add(source)
+        options = {name: _serialized(value) for name, value in sorted(state.options.items())}
+        bases = [_serialized(base) for base in state.bases]
+        rendered.append(json.dumps([list(key), fields, options, bases]))
+    return rendered, field_files
+
+
+def _serialized(value: object) -> str:
+    """``value`` as a migration file would spell it; its repr (without addresses) if it
+    cannot be written to one."""
+    from django.db.migrations.serializer import serializer_factory
+
+    try:
+        return str(serializer_factory(value).serialize()[0])
+    except Exception:
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def _source_file(obj: Any) -> Path | None:
+    try:
+        path = inspect.getsourcefile(obj)
+    except TypeError:
+        return None
+    return Path(path) if path else None
+
+
+def _migrations_package(app_label: str) -> str:
+    from django.db.migrations.loader import MigrationLoader
+
+    module_name, _ = MigrationLoader.migrations_module(app_label)
+    return str(module_name or "")
 
 
 def _router_name(router: object) -> str:

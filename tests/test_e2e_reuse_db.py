@@ -323,3 +323,52 @@ def test_reuse_db_never_trusts_a_clone_whose_copy_did_not_finish(
     assert f"it holds the state of '{Path(primary).name}'" in copied[0]
     assert len(_lines(after, "Using existing clone")) == 1, after.describe()
     assert _query(backend, clone, "SELECT COUNT(*) FROM catalog_product")[0][0] == 0
+
+
+def _schema_rebuilt(run: Run) -> None:
+    rebuilding = _lines(run, "Rebuilding test database for alias 'default'")
+    assert len(rebuilding) == 1, run.describe()
+    assert rebuilding[0].endswith(
+        "its schema fingerprint does not match (migrations, models or settings changed)."
+    ), run.describe()
+
+
+def test_reuse_db_notices_an_edited_module_a_data_migration_imports(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    """0002_seed imports catalog.seeding, which imports catalog.seed_values: editing
+    that second-hand helper changes what migrating writes."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, SEED)
+    assert first.returncode == 0, first.describe()
+    again = _run(project, backend, suffix, SEED)
+    assert again.returncode == 0, again.describe()
+    assert _lines(again, "Using existing test database for alias 'default'"), again.describe()
+
+    (project / "catalog" / "seed_values.py").write_text('NAMES = ["alpha", "beta"]\n')
+    edited = _run(project, backend, suffix, SEED)
+    assert edited.returncode == 0, edited.describe()
+    _schema_rebuilt(edited)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        pytest.param({"REUSEDB_NOTE_TABLE": "legacy_renamed_note"}, id="db_table"),
+        pytest.param({"REUSEDB_AUTO_FIELD": "django.db.models.AutoField"}, id="auto_field"),
+    ],
+)
+def test_reuse_db_notices_a_setting_that_changes_an_unmigrated_table(
+    reusedb_project: Path, backend: str, db_suffix: str, setting: dict[str, str]
+) -> None:
+    """No file changes: the 'legacy' app has no migrations, and its table's name and key
+    type come from settings."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, NOTES)
+    assert first.returncode == 0, first.describe()
+    changed = _run(project, backend, suffix, NOTES, **setting)
+    assert changed.returncode == 0, changed.describe()
+    _schema_rebuilt(changed)
+    back = _run(project, backend, suffix, NOTES)
+    assert back.returncode == 0, back.describe()
+    _schema_rebuilt(back)
