@@ -34,6 +34,7 @@ from django.db import connections
 from django_testkit.dbstate import (
     STATE_TABLE,
     StoredState,
+    identity,
     is_server,
     mark_clean,
     mark_dirty,
@@ -76,7 +77,7 @@ class BuildOptions:
         """Why the existing test database is not reused as it is; None when it is."""
         if not self.fingerprint or not self.test_name:
             return "--reuse-db is off"
-        return refusal(self.stored, self.fingerprint, self.alias, self.test_name)
+        return refusal(self.stored, self.fingerprint, identity(self.alias, self.test_name))
 
     @property
     def reusable(self) -> bool:
@@ -176,7 +177,7 @@ def _clone_refusal(alias: str, name: str, options: BuildOptions, primary_rebuilt
         return "--reuse-db is off"
     if primary_rebuilt:
         return "its primary was rebuilt"
-    return refusal(read_state(alias, name), options.fingerprint, alias, name) or ""
+    return refusal(read_state(alias, name), options.fingerprint, identity(alias, name)) or ""
 
 
 def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: bool) -> None:

@@ -54,13 +54,14 @@ def identity(alias: str, name: str) -> str:
     return str(name) if is_server(alias) else Path(name).name
 
 
-def refusal(stored: StoredState | None, fingerprint: str, alias: str, name: str) -> str | None:
-    """Why the database ``name`` with state ``stored`` must not be reused; None: reuse it."""
+def refusal(stored: StoredState | None, fingerprint: str, database: str) -> str | None:
+    """Why a database whose state row says ``stored`` must not be reused for
+    ``fingerprint``; None: reuse it. ``database`` is its :func:`identity`."""
     if stored is None:
         return "it has no state row"
     if stored.fingerprint != fingerprint:
         return "its schema fingerprint does not match (migrations, models or settings changed)"
-    if stored.database != identity(alias, name):
+    if stored.database != database:
         return f"it holds the state of '{stored.database}' (a copy that never finished)"
     if not stored.clean:
         return (

@@ -21,6 +21,7 @@ from tests.support.projects import (
     RUN_TIMEOUT,
     Run,
     copy_project,
+    interrupt_run,
     run_tests,
     start_tests,
     wait_for_file,
@@ -267,6 +268,29 @@ def test_reuse_db_rebuilds_after_a_run_killed_with_committed_rows(
         else:
             assert not rebuilding, after.describe()
             assert _lines(after, "Using existing test database for alias 'default'")
+    assert set(_leftover_rows(project, backend, suffix).values()) == {0}
+
+
+@pytest.mark.parametrize("parallel", ["1", "2"])
+def test_reuse_db_rebuilds_after_a_run_stopped_by_sigterm_mid_test(
+    reusedb_project: Path, backend: str, db_suffix: str, parallel: str
+) -> None:
+    """SIGTERM (a cancelled CI job): teardown runs, but the test never flushed its rows."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, "--parallel", parallel, *INNOCENT)
+    assert first.returncode == 0, first.describe()
+    started = project / "stopped-test-started"
+    env = {"EXAMPLE_DB_SUFFIX": suffix, "REUSEDB_WAIT_FILE": str(started)}
+    labels = (KILLED, INNOCENT[0])
+    process = start_tests(project, backend, env, "--reuse-db", "--parallel", parallel, *labels)
+    interrupt_run(process, started, "sigterm")
+    assert process.returncode == 143
+
+    after = _run(project, backend, suffix, "--parallel", parallel, *INNOCENT)
+    assert after.returncode == 0, after.describe()
+    rebuilding = _lines(after, "Rebuilding test database for alias 'default'")
+    assert len(rebuilding) == 1, after.describe()
+    assert "the last run using it did not finish" in rebuilding[0]
     assert set(_leftover_rows(project, backend, suffix).values()) == {0}
 
 
