@@ -13,7 +13,6 @@ socket is never written to.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import secrets
 import stat
@@ -152,7 +151,8 @@ def write_in_place(path: Path | str, data: bytes) -> None:
     descriptor = _standard_descriptor(path)
     owned = descriptor is None
     if descriptor is None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC
+        flags |= getattr(os, "O_NOCTTY", 0)  # a terminal must not become ours to control
         try:
             descriptor = os.open(path, flags)
         except OSError as error:
@@ -163,11 +163,10 @@ def write_in_place(path: Path | str, data: bytes) -> None:
                     str(path),
                 ) from None
             raise
-        # Non-blocking only to open a FIFO without hanging; write as usual.
-        fcntl.fcntl(
-            descriptor, fcntl.F_SETFL, fcntl.fcntl(descriptor, fcntl.F_GETFL) & ~os.O_NONBLOCK
-        )
     try:
+        if owned:
+            # Non-blocking only to open a FIFO without hanging; write as usual.
+            os.set_blocking(descriptor, True)
         view = memoryview(data)
         while view:
             view = view[os.write(descriptor, view) :]

@@ -235,9 +235,14 @@ def pipe() -> Iterator[PipeReader]:
         os.close(reader.write_end)
 
 
-def test_xml_report_into_a_pipe_through_dev_fd(covered: Path, pipe: PipeReader) -> None:
-    argv = [*MANAGE_TEST, "--cov"]
-    argv += ["--cov-report", f"xml:/dev/fd/{pipe.write_end}"]
+def test_xml_report_into_a_pipe_through_a_descriptor_link(
+    covered: Path, tmp_path: Path, pipe: PipeReader
+) -> None:
+    # A link of our own to /proc/self/fd/N stands for /dev/fd/N: a broken writer
+    # would replace the link in tmp, never the machine's /dev/fd.
+    link = tmp_path / "fd"
+    link.symlink_to(f"/proc/self/fd/{pipe.write_end}")
+    argv = [*MANAGE_TEST, "--cov", "--cov-report", f"xml:{link}"]
     completed = subprocess.run(
         argv,
         cwd=covered,
@@ -255,13 +260,20 @@ def test_xml_report_into_a_pipe_through_dev_fd(covered: Path, pipe: PipeReader) 
     data = pipe.wait()
     assert data.startswith(b"<?xml"), run.describe()
     assert data.rstrip().endswith(b"</coverage>")
+    assert link.is_symlink()
 
 
-def test_xml_report_to_dev_stdout_follows_the_other_output(covered: Path, tmp_path: Path) -> None:
+def test_xml_report_to_stdout_redirected_to_a_file_follows_the_other_output(
+    covered: Path, tmp_path: Path
+) -> None:
+    # Like xml:/dev/stdout, through a link of our own (the real /dev/stdout is never
+    # named in a test: a broken writer would replace it for the whole machine).
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
     log = tmp_path / "log.txt"
     with open(log, "w", encoding="utf-8") as stdout:
         completed = subprocess.run(
-            [*MANAGE_TEST, "--cov", "--cov-report", "term", "--cov-report", "xml:/dev/stdout"],
+            [*MANAGE_TEST, "--cov", "--cov-report", "term", "--cov-report", f"xml:{link}"],
             cwd=covered,
             env=manage_environment(),
             stdin=subprocess.DEVNULL,
@@ -272,10 +284,10 @@ def test_xml_report_to_dev_stdout_follows_the_other_output(covered: Path, tmp_pa
         )
     assert completed.returncode == 0, completed.stderr
     text = log.read_text()
-    assert log.is_file()
+    assert link.is_symlink()
     # The table, then the XML whole, then the line saying where it went.
-    assert text.index("TOTAL") < text.index("<?xml") < text.index("</coverage>")
-    assert text.rstrip().endswith("Coverage XML written to file /dev/stdout")
+    assert text.index("TOTAL") < text.index("<?xml") < text.index("</coverage>"), text
+    assert text.rstrip().endswith(f"Coverage XML written to file {link}")
 
 
 def test_reports_into_a_character_device(covered: Path, char_device: Path) -> None:
