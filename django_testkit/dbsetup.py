@@ -6,6 +6,8 @@ then points mirrors (and aliases that share a test database) at their
 primary, then serializes for ``serialized_rollback``. Whatever fails or is
 interrupted, the databases this run created are destroyed before the error
 goes on, and teardown never touches a database the run did not create.
+Before anything is created the run locks its test databases against other
+runs (see :mod:`django_testkit.dblock`); teardown releases the locks.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django_testkit.dbbuild import (
     scratch_connection,
     use_database,
 )
+from django_testkit.dblock import RunLocks, lock_test_databases
 from django_testkit.dbplan import DatabasePlan
 from django_testkit.exceptions import TestkitError
 from django_testkit.fingerprint import schema_fingerprint
@@ -92,6 +95,8 @@ class TestDatabases:
     #: Every test ended (set by the runner): teardown marks kept databases clean.
     tests_ended: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: This run's locks on its test databases, held until teardown (see dblock).
+    locks: RunLocks = field(default_factory=RunLocks, repr=False)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, bool]]:
         for item in self.created:
@@ -144,6 +149,8 @@ def setup_test_databases(
     try:
         _apply_test_names(plan, record)
         owners, shared = _share_databases(plan)
+        # Before anything is created: refuse if another run uses these databases.
+        record.locks = lock_test_databases((alias, plan.test_names.get(alias)) for alias in owners)
         builds = {alias: _build_options(alias, plan, options) for alias in owners}
         jobs = {
             alias: partial(build, alias, plan.test_names.get(alias), builds[alias])
@@ -295,6 +302,7 @@ def teardown_test_databases(record: TestDatabases) -> None:
     for alias, old_test_name in record.renamed.items():
         connections[alias].settings_dict["TEST"]["NAME"] = old_test_name
     record.renamed.clear()
+    record.locks.release()
     if failures:
         raise DatabaseSetupError(
             "Could not destroy every test database: " + "; ".join(failures) + "."
