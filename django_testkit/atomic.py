@@ -53,7 +53,10 @@ def _via_descriptor(path: str) -> bool:
 
 
 def kind_of(path: Path | str) -> str:
-    """Say what is at ``path``, following links: one of the constants above."""
+    """Say what is at ``path``, following links: one of the constants above.
+
+    Raises ``OSError`` when the path cannot be looked at (a loop of links, say).
+    """
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
@@ -86,7 +89,11 @@ def destination_problem(path: Path | str) -> str | None:
     device, FIFO or descriptor only write permission is checked: a FIFO's
     reader may well start after this check.
     """
-    kind = kind_of(path)
+    try:
+        kind = kind_of(path)
+    except OSError as error:
+        # A loop of links, a name too long, a directory we may not search...
+        return f"it cannot be looked at ({error.strerror or error})"
     if kind in (DIRECTORY, OTHER):
         return f"it is {_described(kind)}"
     if kind == STREAM:

@@ -103,7 +103,10 @@ def _dropped_warning(path: Path, bad: dict[str, object]) -> str:
 
 def _read(path: Path) -> tuple[Any, str | None]:
     """The decoded file at ``path`` (None if missing or not a regular file) or a warning."""
-    kind = kind_of(path)
+    try:
+        kind = kind_of(path)
+    except OSError as error:
+        return None, _warning(path, f"it cannot be read ({error.strerror or error})")
     if kind in (MISSING, STREAM, OTHER):
         # A FIFO or a device is somewhere to send durations, not to read them from
         # (reading a FIFO would wait for a writer that never comes).

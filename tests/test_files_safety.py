@@ -223,6 +223,14 @@ def test_destination_problems_are_found_before_writing(
         assert problem in found
 
 
+def test_a_loop_of_links_is_a_problem_not_an_exception(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    found = atomic.destination_problem(tmp_path / "a")
+    assert found is not None
+    assert found.startswith("it cannot be looked at (")
+
+
 def test_check_destination_names_the_option_the_value_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as raised:
         atomic.check_destination(tmp_path, "--durations-file", ".testkit/durations.json")

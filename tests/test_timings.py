@@ -251,6 +251,15 @@ def test_unreadable_path_is_ignored_with_a_warning(store: Path) -> None:
     assert "\n" not in warning
 
 
+def test_a_loop_of_links_is_ignored_with_a_warning(store: Path) -> None:
+    store.parent.mkdir()
+    store.symlink_to(store)
+    durations, warning = load_durations(store)
+    assert durations == {}
+    assert warning is not None
+    assert f"Ignoring the durations file {store}: it cannot be read (" in warning
+
+
 def test_warning_shows_a_relative_path_as_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
