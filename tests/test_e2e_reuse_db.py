@@ -229,10 +229,10 @@ def _leftover_rows(project: Path, backend: str, suffix: str) -> dict[str, int]:
 
 
 def _kill_mid_test(project: Path, backend: str, suffix: str, *args: str) -> None:
-    """Start a --reuse-db run; SIGKILL its whole process group once a test has committed."""
+    """Start a run with ``args``; SIGKILL its whole process group once a test has committed."""
     started = project / "killed-test-started"
     env = {"EXAMPLE_DB_SUFFIX": suffix, "REUSEDB_WAIT_FILE": str(started)}
-    process = start_tests(project, backend, env, "-v", "2", "--reuse-db", *args)
+    process = start_tests(project, backend, env, "-v", "2", *args)
     try:
         wait_for_file(started, process)
         os.killpg(process.pid, signal.SIGKILL)
@@ -244,14 +244,16 @@ def _kill_mid_test(project: Path, backend: str, suffix: str, *args: str) -> None
     started.unlink()
 
 
+@pytest.mark.parametrize("killed_run", ["--reuse-db", "--keepdb"])
 def test_reuse_db_rebuilds_after_a_run_killed_with_committed_rows(
-    reusedb_project: Path, backend: str, db_suffix: str
+    reusedb_project: Path, backend: str, db_suffix: str, killed_run: str
 ) -> None:
+    """Also when the killed run only used --keepdb (Django's own reuse, no fingerprint)."""
     project, suffix = reusedb_project, db_suffix
     first = _run(project, backend, suffix, *INNOCENT)
     assert first.returncode == 0, first.describe()
 
-    _kill_mid_test(project, backend, suffix, KILLED)
+    _kill_mid_test(project, backend, suffix, killed_run, KILLED)
     primary = Path(_database_names(project, backend, suffix)[0]).name
     assert _leftover_rows(project, backend, suffix)[primary] == 1  # the stale state
 
@@ -302,7 +304,7 @@ def test_reuse_db_copies_clones_again_after_a_killed_parallel_run(
     assert first.returncode == 0, first.describe()
 
     # A worker commits a row in its clone; the whole process group is killed.
-    _kill_mid_test(project, backend, suffix, "--parallel", "2", KILLED, INNOCENT[0])
+    _kill_mid_test(project, backend, suffix, "--reuse-db", "--parallel", "2", KILLED, INNOCENT[0])
     counts = _leftover_rows(project, backend, suffix)
     primary = Path(_database_names(project, backend, suffix)[0]).name
     assert sum(counts.values()) == 1, counts
@@ -316,6 +318,32 @@ def test_reuse_db_copies_clones_again_after_a_killed_parallel_run(
             assert len(_lines(after, "Cloning test database")) == 2, after.describe()
         else:
             assert len(_lines(after, "Using existing clone")) == 2, after.describe()
+    assert set(_leftover_rows(project, backend, suffix).values()) == {0}
+
+
+def test_reuse_db_copies_clones_again_after_a_worker_died_mid_test(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    """The run goes on without the worker (and tears down); its clone keeps the row."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+    assert first.returncode == 0, first.describe()
+    crashed = _run(
+        project,
+        backend,
+        suffix,
+        "--parallel",
+        "2",
+        "catalog.tests.test_rows.CommittedThenCrashedTests",
+        NOTES,  # a TestCase: it never flushes the crashed test's row away
+        REUSEDB_CRASH="1",
+    )
+    assert crashed.returncode == 1, crashed.describe()
+    assert sum(_leftover_rows(project, backend, suffix).values()) == 1
+
+    after = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
+    assert after.returncode == 0, after.describe()
+    assert _lines(after, "Rebuilding test database for alias 'default'"), after.describe()
     assert set(_leftover_rows(project, backend, suffix).values()) == {0}
 
 
