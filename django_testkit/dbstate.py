@@ -77,21 +77,30 @@ def _exists(alias: str, name: str | None) -> bool:
 
 
 def read_state(alias: str, name: str | None) -> StoredState | None:
-    """The state row of database ``name``; None if it, the table or the row is missing."""
+    """The state row of database ``name``; None if it or the state table is missing.
+
+    A state table in another shape (an older version's) or without exactly one
+    row reads as a state that matches no fingerprint: the database is ours, and
+    is rebuilt without asking.
+    """
     if not name or not _exists(alias, name):
         return None
     scratch = scratch_connection(alias, name)
     table = scratch.ops.quote_name(STATE_TABLE)
     try:
         with scratch.cursor() as cursor:
-            cursor.execute(f"SELECT fingerprint, database_name, clean FROM {table}")
-            rows = cursor.fetchall()
+            try:
+                cursor.execute(f"SELECT fingerprint, database_name, clean FROM {table}")
+                rows = cursor.fetchall()
+            except DatabaseError:
+                # An older version's table, or none: ours (to rebuild unasked) only if any.
+                cursor.execute(f"SELECT COUNT(*) FROM {table}")
+                rows = []
         if len(rows) != 1:
-            return None
+            return StoredState("", "", False)
         fingerprint, database, clean = rows[0]
         return StoredState(str(fingerprint), str(database), bool(clean))
     except DatabaseError:
-        # Missing, or written by an older version in another shape: not to be trusted.
         return None
     finally:
         scratch.close()

@@ -22,6 +22,7 @@ from tests.support.projects import (
     Run,
     copy_project,
     interrupt_run,
+    run_manage,
     run_tests,
     start_tests,
     wait_for_file,
@@ -424,3 +425,31 @@ def test_reuse_db_notices_a_setting_that_changes_an_unmigrated_table(
     back = _run(project, backend, suffix, NOTES)
     assert back.returncode == 0, back.describe()
     _schema_rebuilt(back)
+
+
+def test_reuse_db_rebuilds_an_earlier_versions_database_without_asking(
+    reusedb_project: Path, backend: str, db_suffix: str
+) -> None:
+    """A state table of the shape earlier versions wrote (one fingerprint column)."""
+    project, suffix = reusedb_project, db_suffix
+    first = _run(project, backend, suffix, NOTES)
+    assert first.returncode == 0, first.describe()
+    primary = _database_names(project, backend, suffix)[0]
+    _query(backend, primary, "DROP TABLE django_testkit_state")
+    _query(backend, primary, "CREATE TABLE django_testkit_state (value VARCHAR(64) NOT NULL)")
+    _query(backend, primary, "INSERT INTO django_testkit_state (value) VALUES (?)", ("0" * 64,))
+
+    # Interactive: a database that is not recognisably ours would be a question.
+    after = run_manage(
+        project,
+        "test",
+        "-v",
+        "2",
+        "--reuse-db",
+        NOTES,
+        backend=backend,
+        env={"EXAMPLE_DB_SUFFIX": suffix},
+        stdin="",
+    )
+    assert after.returncode == 0, after.describe()
+    _schema_rebuilt(after)
