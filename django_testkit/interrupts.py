@@ -17,9 +17,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 #: The exit status of a process ended by SIGTERM, by the shell's convention.
 TERMINATED_EXIT_STATUS = 128 + signal.SIGTERM
+#: The exit status of a process ended by Ctrl-C (SIGINT), by the same convention.
+INTERRUPTED_EXIT_STATUS = 128 + signal.SIGINT
 
 
 class Terminated(KeyboardInterrupt):
@@ -87,3 +90,47 @@ def signals_call(on_signal: Callable[[bool], None]) -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
+
+
+def print_results_so_far(result: Any) -> None:
+    """Print what unittest prints at the end of a run, for the tests that finished
+    before an interrupt cut the run short (unittest itself prints nothing then)."""
+    result.printErrors()
+    stream = result.stream
+    stream.writeln(result.separator2)
+    count = result.testsRun
+    stream.writeln(f"Ran {count} test{'' if count == 1 else 's'} before the run was interrupted")
+    stream.writeln()
+    counts = [
+        ("failures", len(result.failures)),
+        ("errors", len(result.errors)),
+        ("skipped", len(result.skipped)),
+        ("expected failures", len(result.expectedFailures)),
+        ("unexpected successes", len(result.unexpectedSuccesses)),
+    ]
+    details = ", ".join(f"{name}={number}" for name, number in counts if number)
+    stream.writeln(f"INTERRUPTED ({details})" if details else "INTERRUPTED")
+    stream.flush()
+
+
+@contextmanager
+def results_survive_interrupts(runner: Any) -> Iterator[None]:
+    """While the block runs ``runner.run_suite``, remember the result unittest makes, and
+    print the finished tests' results if a second Ctrl-C or SIGTERM cuts the run short."""
+    made: list[Any] = []
+    original = runner.test_runner
+
+    class RecordingRunner(original):  # type: ignore[valid-type,misc]
+        def _makeResult(self) -> Any:
+            made.append(super()._makeResult())
+            return made[-1]
+
+    runner.test_runner = RecordingRunner
+    try:
+        yield
+    except KeyboardInterrupt:
+        if made:
+            print_results_so_far(made[-1])
+        raise
+    finally:
+        runner.test_runner = original

@@ -17,6 +17,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any
 
+from django_testkit import leftovers
 from django_testkit.interrupts import Terminated, signals_call
 from django_testkit.pool import NotRun, PoolContext, PoolError
 from django_testkit.poolworkers import (
@@ -37,6 +38,8 @@ TIMEOUT_KILL_GRACE = 5.0
 PREFETCH_BELOW = 0.25
 #: How long ``--failfast`` lets running tests finish before stopping their workers.
 FAILFAST_GRACE = 2.0
+#: How long a worker that was told to stop may take to exit before it is killed.
+RETIRE_GRACE = 10.0
 #: A slot whose worker dies this many times in a row before it is ready stops the run.
 MAX_START_FAILURES = 2
 _TICK = 0.25
@@ -116,6 +119,7 @@ class PoolRun:
                 if owner is not None:
                     self._service(owner)
             self._check_timeouts()
+            self._check_retired()
             self.progress.tick(self._remaining)
         self._announce()
 
@@ -185,6 +189,8 @@ class PoolRun:
                 worker.begin_unit(following, len(self.tests[following]))
                 self.progress.unit(worker.slot, self.keys[following])
             self._dispatch(worker)
+        elif kind == "leftover":
+            self.progress.say(f"{self.keys[message[1]]} left running: {message[2]}.")
         elif kind == "batch":
             for event in message[1]:
                 self._handle_event(worker, event)
@@ -237,9 +243,25 @@ class PoolRun:
                 self.progress.unit(worker.slot, self.keys[index])
 
     def _retire(self, worker: WorkerHandle) -> None:
+        if worker.retiring:
+            return
         with contextlib.suppress(OSError):
             worker.conn.send(None)
         worker.retiring = True
+        worker.retired_at = time.monotonic()
+
+    def _check_retired(self) -> None:
+        """Kill a worker that has no work and does not exit: nothing may hold the run."""
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if worker.retiring and worker.unit is None and now - worker.retired_at > RETIRE_GRACE:
+                self.progress.say(
+                    f"Worker {worker.slot} (pid {worker.process.pid}) did not exit within "
+                    f"{RETIRE_GRACE:g}s of finishing its work; killed it."
+                )
+                leftovers.kill_tree(worker.process.pid)
+                worker.process.join()
+                self._service(worker)
 
     def _died(self, worker: WorkerHandle) -> None:
         del self.workers[worker.slot]
@@ -315,7 +337,7 @@ class PoolRun:
             armed = max(worker.armed_at(), worker.unit_started)
             if worker.unit is not None and now - armed > limit + TIMEOUT_KILL_GRACE:
                 worker.timed_out = True
-                worker.process.kill()
+                leftovers.kill_tree(worker.process.pid)
 
     def _remaining(self) -> float:
         running = {}

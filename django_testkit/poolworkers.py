@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connections
 
+from django_testkit import leftovers
 from django_testkit import worker as worker_module
 from django_testkit.worker import WorkerSetup
 
@@ -70,6 +71,8 @@ class WorkerHandle:
     start_failures: int = 0
     ready: bool = False
     retiring: bool = False
+    #: When it was told to stop (``time.monotonic()``), to kill it if it does not.
+    retired_at: float = 0.0
     stopped_by_us: bool = False
     timed_out: bool = False
     #: The unit being run (its index), the test inside it, and what has started.
@@ -167,9 +170,12 @@ def start_worker(
 
 
 def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
-    """Stop every worker still alive and reap it, so none outlives the run."""
+    """Stop every worker still alive and reap it, so none outlives the run, nor anything
+    its tests started (collected before the worker is gone and they lose their parent)."""
+    below: list[int] = []
     for handle in workers:
         if handle.process.is_alive():
+            below += leftovers.descendants(handle.process.pid)
             handle.stopped_by_us = True
             if now:
                 handle.process.terminate()
@@ -182,3 +188,4 @@ def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
         if handle.process.is_alive():
             handle.process.kill()
             handle.process.join()
+    leftovers.kill(below)

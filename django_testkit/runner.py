@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.runner import DiscoverRunner
 
+from django_testkit import leftovers
 from django_testkit.config import load_config
 from django_testkit.coverageargs import add_coverage_arguments, coverage_cli
 from django_testkit.covrun import coverage_for
@@ -24,8 +25,12 @@ from django_testkit.dbsetup import (
     setup_test_databases,
     teardown_test_databases,
 )
-from django_testkit.exceptions import EXIT_OK, ConfigurationError
-from django_testkit.interrupts import sigterm_raises
+from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED, ConfigurationError
+from django_testkit.interrupts import (
+    INTERRUPTED_EXIT_STATUS,
+    results_survive_interrupts,
+    sigterm_raises,
+)
 from django_testkit.mirroring import (
     MirrorSharing,
     include_mirror_primaries,
@@ -142,11 +147,21 @@ class TestkitRunner(DiscoverRunner):
         return suite
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
+        before = leftovers.snapshot()
+        status = EXIT_TESTS_FAILED
         try:
             with sigterm_raises():
                 failures = super().run_tests(*args, **kwargs)
+            status = EXIT_TESTS_FAILED if failures else self.coverage_status
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else EXIT_TESTS_FAILED
+            raise
+        except KeyboardInterrupt:
+            status = INTERRUPTED_EXIT_STATUS
+            raise
         finally:
             self.coverage.close()
+            leftovers.end_run(before, status)
         if not failures and self.coverage_status:
             # All tests passed but a coverage threshold was missed: coverage.py's status 2.
             raise SystemExit(self.coverage_status)
@@ -212,7 +227,8 @@ class TestkitRunner(DiscoverRunner):
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if isinstance(suite, PoolSuite):
             suite.prepare(pool_context(self))
-        result = super().run_suite(suite, **kwargs)
+        with results_survive_interrupts(self):
+            result = super().run_suite(suite, **kwargs)
         if isinstance(self.databases, TestDatabases):
             # Kept databases are clean only if every test ended (a TransactionTestCase
             # flushes after itself): not if a worker died or was stopped mid-class.

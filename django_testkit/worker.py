@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, TextIO
 
-from django_testkit import measure, workerdb
+from django_testkit import leftovers, measure, workerdb
 from django_testkit.measure import CoverageSpec
 from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
 from django_testkit.replay import Event, EventResult
@@ -188,11 +188,13 @@ def main(
         started = time.perf_counter()
         watchdog.arm()
         state[1] = time.monotonic()
+        before = leftovers.snapshot()
         try:
             unittest.TestSuite(tests).run(result)
         finally:
             watchdog.disarm()
         result.flush()
+        _report_leftovers(conn, index, leftovers.since(before))
         if cov is not None:
             # A worker that dies later loses at most the unit it is running.
             measure.checkpoint(cov)
@@ -200,8 +202,26 @@ def main(
     if cov is not None:
         cov.stop()
         cov.save()
-    sys.stdout.flush()
-    sys.stderr.flush()
     from django.db import connections
 
     connections.close_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Python's own exit would wait for threads a test left running; there is
+    # nothing left to do, so end here whatever still runs.
+    os._exit(0)
+
+
+def _report_leftovers(conn: Connection, index: int, left: leftovers.Leftovers) -> None:
+    """Tell the parent what the unit left running, then kill the child processes."""
+    if not left:
+        return
+    what = left.describe()
+    fate = []
+    if left.children:
+        fate.append("child processes killed")
+    if left.threads:
+        fate.append("threads abandoned when the worker exits")
+    for pid in left.children:
+        leftovers.kill_tree(pid)
+    conn.send(("leftover", index, f"{what} ({', '.join(fate)})"))

@@ -264,6 +264,9 @@ def test_sigterm_or_a_second_ctrl_c_stops_the_workers_now(
     else:
         assert process.returncode != 0, err
         assert "Interrupted again: stopping the workers now and cleaning up." in err
+    # The results of the tests that finished are printed, not lost.
+    assert re.search(r"^Ran [1-9]\d* tests? before the run was interrupted$", err, re.M), err
+    assert re.search(r"^INTERRUPTED( \(.*\))?$", err, re.M), err
     assert _group_is_gone(process.pid)
     assert leftover_databases(project, backend, db_suffix) == [], err
 
@@ -412,3 +415,54 @@ def test_without_a_terminal_there_are_no_control_characters(project: Path) -> No
     assert "\x1b" not in run.stderr + run.stdout
     assert "\r" not in run.stderr + run.stdout
     assert "[testkit]" not in run.stderr  # short run: no periodic line
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("mode", ["serial", "fork", "spawn"])
+@pytest.mark.parametrize("what", ["thread", "fork", "thread+fork"])
+def test_threads_and_children_a_test_leaves_behind_never_hold_the_run(
+    project: Path, tmp_path: Path, mode: str, what: str
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    env = _env(POOL_LEAVE=what, POOL_LEAVE_PID=str(pid_file))
+    args = [] if mode == "serial" else ["--parallel", "2", "--start-method", mode]
+    run = run_tests(project, *args, TROUBLE, "work.tests.test_plain", env=env)
+    assert run.returncode == 0, run.describe()
+    assert re.search(r"Ran \d+ tests in", run.stderr), run.describe()
+    if mode == "serial":
+        line = next(x for x in run.stderr.splitlines() if x.startswith("The tests left running"))
+    else:
+        line = next(x for x in run.stderr.splitlines() if x.startswith(f"{TROUBLE} left running"))
+    assert ("thread 'left-behind'" in line) == ("thread" in what), line
+    assert ("child process" in line) == ("fork" in what), line
+    if "fork" in what:
+        assert _gone(int(pid_file.read_text())), line
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c-twice"])
+def test_a_serial_run_stopped_at_once_prints_the_finished_results_too(
+    project: Path, tmp_path: Path, how: str
+) -> None:
+    marker = tmp_path / "never"
+    env = _env(POOL_WAIT_FILE=str(marker), POOL_OUTCOMES="1")
+    labels = ["work.tests.test_outcomes", "work.tests.test_trouble.WaitTests"]
+    process = start_tests(project, "sqlite", env, *labels)
+    err = interrupt_run(process, Path(f"{marker}.started"), how)
+    if how == "sigterm":
+        assert process.returncode == 128 + signal.SIGTERM, err
+    else:
+        assert process.returncode != 0, err
+    assert re.search(r"^Ran [1-9]\d* tests? before the run was interrupted$", err, re.M), err
+    # The outcome class ran first: its failure and error are reported in full.
+    assert "FAIL: test_failure_with_output" in err, err
+    assert re.search(r"^INTERRUPTED \(failures=\d+, errors=\d+", err, re.M), err

@@ -1,0 +1,177 @@
+"""What tests leave running: found, named, and never allowed to keep the run waiting.
+
+A test may start a non-daemon thread that never ends, or fork a child that
+outlives it. Python's shutdown joins such threads (so the process never
+exits), and a child keeps every pipe it inherited open (so whoever reads the
+run's output, or a worker's pipe, never sees its end). This module takes a
+snapshot before tests run, lists what is new and still alive afterwards, kills
+leftover child processes with everything they started, and lets a process end
+although its leftover threads still run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The non-daemon threads and the child processes alive at one moment."""
+
+    threads: frozenset[int]
+    children: frozenset[int]
+
+
+def _threads() -> dict[int, threading.Thread]:
+    main = threading.main_thread()
+    return {
+        thread.ident: thread
+        for thread in threading.enumerate()
+        if thread is not main and not thread.daemon and thread.ident is not None
+    }
+
+
+def children_of(pid: int) -> set[int]:
+    """Live child processes of ``pid`` (Linux ``/proc``; empty where it cannot be read)."""
+    found: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                found.update(int(child) for child in listing.read().split())
+        except (OSError, ValueError):
+            continue
+    return {child for child in found if _alive(child)}
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, waiting to be reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def snapshot() -> Snapshot:
+    return Snapshot(frozenset(_threads()), frozenset(children_of(os.getpid())))
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().split(b"\0")
+    except OSError:
+        return "?"
+    parts = [word.decode(errors="replace") for word in words if word][:3]
+    return " ".join(parts) or "?"
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """Threads and child processes that appeared since a snapshot and still run."""
+
+    threads: tuple[str, ...]
+    children: tuple[int, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.threads or self.children)
+
+    def describe(self) -> str:
+        """``thread 'poller', child process 4242 (sleep 600)``."""
+        parts = [f"thread {name!r}" for name in self.threads]
+        parts += [f"child process {pid} ({_command(pid)})" for pid in self.children]
+        return ", ".join(parts)
+
+
+def since(before: Snapshot) -> Leftovers:
+    """What is alive now that was not in ``before``."""
+    threads = _threads()
+    names = tuple(
+        thread.name
+        for ident, thread in threads.items()
+        if ident not in before.threads and thread.is_alive()
+    )
+    children = tuple(sorted(children_of(os.getpid()) - before.children))
+    return Leftovers(names, children)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``: children, their children, and so on."""
+    found: list[int] = []
+    queue = sorted(children_of(pid))
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(children_of(current))
+    return found
+
+
+def kill(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and every process below it (collected first, so none escapes)."""
+    kill([pid, *descendants(pid)])
+
+
+def end_process_regardless_of_threads(status: int) -> None:
+    """Make this process exit with ``status`` at shutdown without joining leftover threads.
+
+    Python joins every non-daemon thread before it exits; the callback runs
+    before that join (``threading._register_atexit``, a private hook kept since
+    Python 3.9), flushes the standard streams and a measuring coverage, and ends
+    the process. Nothing runs after it, so it is only set when threads were left.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        return
+
+    def finish() -> None:
+        if not any(thread.is_alive() for thread in _threads().values()):
+            return
+        coverage = sys.modules.get("coverage")
+        current = getattr(getattr(coverage, "Coverage", None), "current", None)
+        measuring = current() if current is not None else None
+        if measuring is not None:
+            with contextlib.suppress(Exception):
+                measuring.stop()
+                measuring.save()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+
+    register(finish)
+
+
+def end_run(before: Snapshot, status: int) -> None:
+    """At the end of a run in this process: name what the tests left running, kill the
+    child processes, and let the process exit with ``status`` despite leftover threads."""
+    left = since(before)
+    if not left:
+        return
+    print(
+        f"The tests left running: {left.describe()}; "
+        + ("child processes were killed" if left.children else "")
+        + ("; " if left.children and left.threads else "")
+        + ("the run ends without waiting for the threads" if left.threads else "")
+        + ".",
+        file=sys.stderr,
+    )
+    for pid in left.children:
+        kill_tree(pid)
+    if left.threads:
+        end_process_regardless_of_threads(status)
