@@ -240,3 +240,34 @@ def destroy_clones(
 
     if suffixes:
         _each_clone(alias, suffixes, destroy)
+
+
+#: A killed worker's session can take a moment to leave the server.
+RECOPY_ATTEMPTS = 10
+
+
+def recopy_clone(alias: str, suffix: str) -> None:
+    """Copy ``alias``'s test database into worker clone ``suffix`` again, replacing it.
+
+    For the worker that takes over from one that died: whatever the dead worker
+    committed (a ``TransactionTestCase`` flushes only when it ends) is gone.
+    In-memory SQLite needs nothing: a new worker gets a fresh copy anyway.
+    """
+    connection = connections[alias]
+    if not is_server(alias) and cast(Any, connection.creation).is_in_memory_db(
+        connection.settings_dict["NAME"]
+    ):
+        return
+    for attempt in range(RECOPY_ATTEMPTS):
+        # PostgreSQL copies from the test database as a template: no one may be connected.
+        connection.close()
+        try:
+            # Django's MySQL backend ends the process (sys.exit) when it cannot drop.
+            connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
+            return
+        except (Exception, SystemExit):
+            if attempt == RECOPY_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5)
+        finally:
+            connection.close()

@@ -133,6 +133,14 @@ def pool_context(runner: Any) -> PoolContext:
             owners = [alias for alias in used if alias not in pointed]
         return describe(owners, pointed, runner.start_method, scratch, runner.debug_sql)
 
+    def refresh_slot(slot: int) -> None:
+        from django_testkit.dbbuild import recopy_clone
+
+        if isinstance(record, TestDatabases):
+            for item in record.created:
+                if str(slot) in item.clones:
+                    recopy_clone(item.alias, str(slot))
+
     return PoolContext(
         start_method=runner.start_method,
         strategy=strategy_for(schedule),
@@ -147,6 +155,7 @@ def pool_context(runner: Any) -> PoolContext:
         verbosity=runner.verbosity,
         live=not os.environ.get("CI"),
         coverage=runner.coverage.worker_spec(),
+        refresh_slot=refresh_slot,
     )
 
 

@@ -52,6 +52,8 @@ class PoolContext:
     verbosity: int = 1
     live: bool = False
     coverage: CoverageSpec | None = None
+    #: Gives a slot clean databases again before a worker replaces one that died there.
+    refresh_slot: Callable[[int], None] | None = None
 
 
 @dataclass

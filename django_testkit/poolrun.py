@@ -297,6 +297,9 @@ class PoolRun:
             if self.stopping != "failfast":
                 self._not_run(worker, "the run was interrupted", include_current=True)
         if self.queue and not self.stopping:
+            if self.context.refresh_slot is not None:
+                # What the dead worker committed must not meet the next tests there.
+                self.context.refresh_slot(worker.slot)
             self.workers[worker.slot] = self._start(worker.slot)
 
     def _report_death(self, worker: WorkerHandle, code: int | None) -> None:

@@ -466,3 +466,18 @@ def test_a_serial_run_stopped_at_once_prints_the_finished_results_too(
     # The outcome class ran first: its failure and error are reported in full.
     assert "FAIL: test_failure_with_output" in err, err
     assert re.search(r"^INTERRUPTED \(failures=\d+, errors=\d+", err, re.M), err
+
+
+def test_a_worker_that_died_leaves_no_rows_for_the_next_tests_in_its_slot(
+    project: Path, backend: str, db_suffix: str
+) -> None:
+    """A TransactionTestCase commits a row and kills its worker; the replacement worker
+    gets its slot's databases copied afresh, so no later test sees that row."""
+    args = ("--parallel", "2", "--schedule", "discovery", "-v", "2", "work.tests.dirty")
+    for files in ("0", "1") if backend == "sqlite" else ("0",):
+        env = _env(db_suffix, POOL_SQLITE_FILES=files)
+        run = run_tests(project, *args, backend=backend, env=env)
+        assert run.returncode == 1, run.describe()
+        assert run.outcomes.status_of("test_commits_then_dies") == ["ERROR"], run.describe()
+        assert run.outcomes.status_of("test_starts_empty") == ["ok"] * 6, run.describe()
+        assert leftover_databases(project, backend, db_suffix) == [], run.describe()
