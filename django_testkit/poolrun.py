@@ -189,6 +189,16 @@ class PoolRun:
                 worker.begin_unit(following, len(self.tests[following]))
                 self.progress.unit(worker.slot, self.keys[following])
             self._dispatch(worker)
+        elif kind == "interrupted":
+            # A test raised KeyboardInterrupt: the worker reported it and ends; the run
+            # stops as a serial one does, letting the other running tests finish.
+            worker.stopped_by_us = True
+            if not self.stopping:
+                self.stopping = "graceful"
+                self.announce.append(
+                    f"{self.keys[message[1]]} raised KeyboardInterrupt: letting running "
+                    "tests finish, then stopping."
+                )
         elif kind == "leftover":
             self.progress.say(f"{self.keys[message[1]]} left running: {message[2]}.")
         elif kind == "batch":

@@ -80,8 +80,11 @@ class _WatchedResult(EventResult):
 
     watchdog: _Watchdog
     state: Any
+    #: The test started last (unittest has stopped it when a KeyboardInterrupt escapes).
+    last_test: Any = None
 
     def startTest(self, test: Any) -> None:
+        self.last_test = test
         self.watchdog.arm()
         self.state[1] = time.monotonic()
         ref = self._ref(test)
@@ -189,16 +192,32 @@ def main(
         watchdog.arm()
         state[1] = time.monotonic()
         before = leftovers.snapshot()
+        interrupted = False
         try:
             unittest.TestSuite(tests).run(result)
+        except KeyboardInterrupt:
+            # Raised by a test (Ctrl-C never reaches a worker): an error of that test,
+            # and the run stops as a serial one would. unittest skipped the class's
+            # teardown, so this worker's state is unknown: it ends here.
+            interrupted = True
+            if result.last_test is not None:
+                result.addError(result.last_test, sys.exc_info())
         finally:
             watchdog.disarm()
         result.flush()
         _report_leftovers(conn, index, leftovers.since(before))
+        if interrupted:
+            conn.send(("interrupted", index))
+            break
         if cov is not None:
             # A worker that dies later loses at most the unit it is running.
             measure.checkpoint(cov)
         conn.send(("unitDone", index, time.perf_counter() - started))
+    _finish(cov)
+
+
+def _finish(cov: Any) -> None:
+    """Save coverage, close connections and flush, then end the process."""
     if cov is not None:
         cov.stop()
         cov.save()

@@ -184,7 +184,7 @@ def test_a_hanging_test_is_stopped_by_the_timeout_with_its_stack(
         r"Where it was:\nTimeout \(0:00:02\)!",
         run.stderr,
     ), run.describe()
-    assert "line 31 in wait_forever" in run.stderr
+    assert "line 33 in wait_forever" in run.stderr
     assert re.search(
         r"Not run: 2 test\(s\), because worker \d \(pid \d+\) was stopped", run.stderr
     )
@@ -481,3 +481,22 @@ def test_a_worker_that_died_leaves_no_rows_for_the_next_tests_in_its_slot(
         assert run.outcomes.status_of("test_commits_then_dies") == ["ERROR"], run.describe()
         assert run.outcomes.status_of("test_starts_empty") == ["ok"] * 6, run.describe()
         assert leftover_databases(project, backend, db_suffix) == [], run.describe()
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_a_test_that_raises_keyboard_interrupt_is_an_error_of_that_test(
+    project: Path, start_method: str
+) -> None:
+    args = ("--parallel", "2", "--start-method", start_method, "-v", "2")
+    labels = (TROUBLE, "work.tests.test_plain")
+    run = run_tests(project, *args, *labels, env=_env(POOL_CRASH="keyboard"))
+    assert run.returncode == 1, run.describe()
+    assert f"ERROR: test_b_trouble ({TROUBLE}" in run.stderr, run.describe()
+    assert "\nKeyboardInterrupt\n" in run.stderr, run.describe()
+    assert "WorkerCrashed" not in run.stderr, run.describe()
+    assert "tearDownClass" not in run.stderr, run.describe()
+    assert f"{TROUBLE} raised KeyboardInterrupt: letting running tests finish, then stopping." in (
+        run.stderr
+    )
+    # Like a serial run, nothing after it runs; what did not run is listed.
+    assert run.outcomes.status_of("test_c_after") == [], run.describe()
