@@ -142,6 +142,9 @@ def _serialized(value: object) -> str:
     cannot be written to one."""
     from django.db.migrations.serializer import serializer_factory
 
+    if isinstance(value, (set, frozenset)):
+        # unique_together is a set: its order must not follow the string hash seed.
+        return "{" + ", ".join(sorted(_serialized(item) for item in value)) + "}"
     try:
         return str(serializer_factory(value).serialize()[0])
     except Exception:

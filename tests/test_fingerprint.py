@@ -122,3 +122,8 @@ def test_serialized_unwritable_values_carry_no_address() -> None:
     first, second = Opaque(), Opaque()
     assert _serialized(first) == _serialized(second)
     assert "0x" not in _serialized(first)
+
+
+def test_serialized_sets_do_not_depend_on_the_hash_seed() -> None:
+    together = {("name", "kind"), ("code", "shop"), ("a", "b")}
+    assert _serialized(together) == "{('a', 'b'), ('code', 'shop'), ('name', 'kind')}"
