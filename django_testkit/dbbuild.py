@@ -60,6 +60,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """How to build one alias's test database, and what its existing one says."""
+
     verbosity: int
     interactive: bool
     keepdb: bool
@@ -76,7 +78,7 @@ class BuildOptions:
     def refusal(self) -> str | None:
         """Why the existing test database is not reused as it is; None when it is."""
         if not self.fingerprint or not self.test_name:
-            return "--reuse-db is off"
+            return "--reuse-db is off, or the database is in memory"
         return refusal(self.stored, self.fingerprint, identity(self.alias, self.test_name))
 
     @property
