@@ -266,6 +266,7 @@ def recopy_clone(alias: str, suffix: str) -> None:
         try:
             # Django's MySQL backend ends the process (sys.exit) when it cannot drop.
             connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
+            _adopt_copied_state(alias, suffix)
             return
         except (Exception, SystemExit):
             if attempt == RECOPY_ATTEMPTS - 1:
@@ -273,3 +274,15 @@ def recopy_clone(alias: str, suffix: str) -> None:
             time.sleep(0.5)
         finally:
             connection.close()
+
+
+def _adopt_copied_state(alias: str, suffix: str) -> None:
+    """Give a clone copied mid-run a state row of its own (dirty), for ``--reuse-db``.
+
+    The copy carries its primary's row, which names the primary; the clone now
+    is a whole copy of a database built for that fingerprint.
+    """
+    name = connections[alias].creation.get_test_db_clone_settings(suffix)["NAME"]
+    copied = read_state(alias, name)
+    if copied is not None and copied.fingerprint:
+        write_state(alias, name, copied.fingerprint)

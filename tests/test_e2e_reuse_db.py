@@ -340,7 +340,8 @@ def test_reuse_db_copies_clones_again_after_a_worker_died_mid_test(
         REUSEDB_CRASH="1",
     )
     assert crashed.returncode == 1, crashed.describe()
-    assert sum(_leftover_rows(project, backend, suffix).values()) == 1
+    # 1, unless the dead worker's slot was taken over (its clone then copied afresh).
+    assert sum(_leftover_rows(project, backend, suffix).values()) <= 1
 
     after = _run(project, backend, suffix, "--parallel", "2", *INNOCENT)
     assert after.returncode == 0, after.describe()
