@@ -9,7 +9,7 @@ that database, where every run that could use the same database looks:
   connection's ``application_name`` says who holds it; another run reads it
   from ``pg_locks`` joined with ``pg_stat_activity``.
 - MySQL/MariaDB: ``GET_LOCK(name, 0)`` on a dedicated connection. A second
-  connection runs ``SELECT SLEEP(...)`` in a background thread, with the lock
+  connection is kept busy in ``SELECT SLEEP(...)``, with the lock
   connection's id and the holder in a comment of the statement, which another
   run reads from ``information_schema.PROCESSLIST`` (connection attributes
   would need the performance schema, which MariaDB leaves off).
@@ -35,7 +35,6 @@ import hashlib
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -328,15 +327,15 @@ class _MysqlLock:
 
     The lock's connection stays idle, so the server notices at once when its
     process dies and frees the lock (a connection busy in ``SLEEP`` is only
-    checked every few seconds). The second connection runs ``SELECT SLEEP``
-    with a comment naming the lock connection's id and the holder.
+    checked every few seconds). The second connection is sent ``SELECT SLEEP``
+    with a comment naming the lock connection's id and the holder; its result
+    is never read: release kills that connection.
     """
 
     def __init__(self, alias: str, name: str, holder: Holder) -> None:
         self.lock = _lock_name(name)
         self.holding = _server_connection(alias, "")
         self.showing = _server_connection(alias, "")
-        self.sleeper: threading.Thread | None = None
         try:
             with self.holding.cursor() as cursor:
                 cursor.execute("SELECT GET_LOCK(%s, 0)", [self.lock])
@@ -350,17 +349,14 @@ class _MysqlLock:
             raw = self.showing.connection
             self.showing_id = int(raw.thread_id())
             self.owner = os.getpid()
-            # Taken now: MySQLdb refuses any call on a connection another thread is using.
             self.fds = {self.holding.connection.fileno(), raw.fileno()}
             _held_fds.update(self.fds)
             marker = _marker(int(self.holding.connection.thread_id()))
-            self.sleeper = threading.Thread(
-                target=_sleep,
-                args=(raw, f"SELECT SLEEP({SLEEP_SECONDS}) /* {marker}{holder.encode()} */"),
-                name=f"django-testkit lock {self.lock}",
-                daemon=True,
-            )
-            self.sleeper.start()
+            statement = f"SELECT SLEEP({SLEEP_SECONDS}) /* {marker}{holder.encode()} */"
+            # Sent without waiting for the result (mysqlclient 2+); no thread needed.
+            self.sent = hasattr(raw, "send_query")
+            if self.sent:
+                raw.send_query(statement.encode())
         except BaseException:
             self.holding.close()
             self.showing.close()
@@ -392,24 +388,16 @@ class _MysqlLock:
         _held_fds.difference_update(self.fds)
         try:
             with self.holding.cursor() as cursor:
-                cursor.execute(f"KILL QUERY {self.showing_id}")
-                if self.sleeper is not None:
-                    self.sleeper.join(5)
                 cursor.execute("SELECT RELEASE_LOCK(%s)", [self.lock])
+                # Not KILL QUERY: the statement may not have started yet, and would
+                # then sleep on. Its result is never read.
+                cursor.execute(f"KILL CONNECTION {self.showing_id}")
         finally:
             self.holding.close()
-            if self.sleeper is None or not self.sleeper.is_alive():
+            with contextlib.suppress(Exception):
                 self.showing.close()
 
 
 def _marker(connection_id: int) -> str:
     """What the showing connection's statement says before the holder (LIKE-safe)."""
     return f"django-testkit lock held by connection {connection_id}: "
-
-
-def _sleep(raw: Any, statement: str) -> None:
-    """Keep the showing connection busy with a statement that names the holder."""
-    with contextlib.suppress(Exception):
-        cursor = raw.cursor()
-        cursor.execute(statement)
-        cursor.close()
