@@ -144,7 +144,8 @@ def lock_test_databases(targets: Iterable[tuple[str, str | None]]) -> RunLocks:
     """Lock each ``(alias, test database name)``; raise if another run holds one.
 
     A name of None (in-memory SQLite) and backends other than SQLite,
-    PostgreSQL and MySQL/MariaDB need no lock. On refusal every lock taken so
+    PostgreSQL and MySQL/MariaDB need no lock, nor a SQLite file in a directory
+    where no lock file can be created. On refusal every lock taken so
     far is released before :class:`DatabaseInUseError` is raised.
     """
     holder = Holder.this_process()
@@ -156,7 +157,10 @@ def lock_test_databases(targets: Iterable[tuple[str, str | None]]) -> RunLocks:
             vendor = connections[alias].vendor
             if vendor == "sqlite":
                 if not connections[alias].creation.is_in_memory_db(name):  # type: ignore[attr-defined]
-                    held.locks.append(_FileLock(os.path.abspath(name), holder))
+                    with contextlib.suppress(PermissionError, FileNotFoundError):
+                        # A directory that takes no lock file takes no new database either:
+                        # Django says so itself.
+                        held.locks.append(_FileLock(os.path.abspath(name), holder))
             elif vendor == "postgresql":
                 held.locks.append(_PostgresLock(alias, name, holder))
             elif vendor == "mysql":
