@@ -24,6 +24,7 @@ closed, so a killed run's locks vanish with it. Forked children (database
 builders, parallel workers) never release a lock: in a child, each lock's file
 descriptor is pointed at ``/dev/null`` right after the fork, so whatever the
 child does with its copy cannot reach the server or the lock file.
+The server locks live in :mod:`django_testkit.dbserverlock`.
 """
 
 from __future__ import annotations
@@ -31,14 +32,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import re
 import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.db import connections
 
@@ -46,8 +46,6 @@ from django_testkit.exceptions import TestkitError
 
 #: A run that finds a lock taken waits this long for the holder to say who it is.
 HOLDER_WAIT_SECONDS = 2.0
-#: How long a MariaDB lock connection "sleeps" (a year); release interrupts it.
-SLEEP_SECONDS = 31_536_000
 #: PostgreSQL's limit on ``application_name`` (NAMEDATALEN - 1).
 APPLICATION_NAME_MAX = 63
 
@@ -105,20 +103,20 @@ class _Lock(Protocol):
 
 
 #: Descriptors of locks held by this process, pointed at /dev/null in forked children.
-_held_fds: set[int] = set()
+held_descriptors: set[int] = set()
 
 
 def _forget_locks_in_child() -> None:
-    if not _held_fds:
+    if not held_descriptors:
         return
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
-        for fd in _held_fds:
+        for fd in held_descriptors:
             with contextlib.suppress(OSError):
                 os.dup2(devnull, fd)
     finally:
         os.close(devnull)
-    _held_fds.clear()
+    held_descriptors.clear()
 
 
 os.register_at_fork(after_in_child=_forget_locks_in_child)
@@ -161,32 +159,15 @@ def lock_test_databases(targets: Iterable[tuple[str, str | None]]) -> RunLocks:
                         # A directory that takes no lock file takes no new database either:
                         # Django says so itself.
                         held.locks.append(_FileLock(os.path.abspath(name), holder))
-            elif vendor == "postgresql":
-                held.locks.append(_PostgresLock(alias, name, holder))
-            elif vendor == "mysql":
-                held.locks.append(_MysqlLock(alias, name, holder))
+            elif vendor in ("postgresql", "mysql"):
+                # Imported here: that module builds on this one's holder and registry.
+                from django_testkit.dbserverlock import server_lock
+
+                held.locks.append(server_lock(alias, name, holder))
     except BaseException:
         held.release()
         raise
     return held
-
-
-def _server_address(alias: str) -> str:
-    settings = connections[alias].settings_dict
-    default_port = {"postgresql": "5432", "mysql": "3306"}.get(connections[alias].vendor, "")
-    host = settings.get("HOST") or "localhost"
-    return f"{host}:{settings.get('PORT') or default_port}"
-
-
-def _server_connection(alias: str, database: str) -> Any:
-    """A new connection with ``alias``'s settings to ``database``, outside ``connections``."""
-    connection = connections[alias]
-    settings = {**connection.settings_dict, "NAME": database}
-    # Never a pooled connection (Django 5.1+): the lock must end with this connection.
-    settings["OPTIONS"] = {
-        key: value for key, value in settings.get("OPTIONS", {}).items() if key != "pool"
-    }
-    return type(connection)(settings, alias)
 
 
 class _FileLock:
@@ -213,7 +194,7 @@ class _FileLock:
         self.owner = os.getpid()
         os.ftruncate(fd, 0)
         os.write(fd, f"{holder.encode()}\n".encode())
-        _held_fds.add(fd)
+        held_descriptors.add(fd)
 
     def _still_linked(self, fd: int) -> bool:
         try:
@@ -235,173 +216,7 @@ class _FileLock:
     def release(self) -> None:
         if os.getpid() != self.owner:
             return
-        _held_fds.discard(self.fd)
+        held_descriptors.discard(self.fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         os.close(self.fd)
-
-
-def _advisory_key(name: str) -> tuple[int, int]:
-    """Two non-negative 31-bit integers from the test database name."""
-    digest = hashlib.sha256(f"django-testkit:{name}".encode()).digest()
-    return (
-        int.from_bytes(digest[:4], "big") & 0x7FFFFFFF,
-        int.from_bytes(digest[4:8], "big") & 0x7FFFFFFF,
-    )
-
-
-class _PostgresLock:
-    """A session advisory lock on the maintenance database, named by the test database."""
-
-    def __init__(self, alias: str, name: str, holder: Holder) -> None:
-        self.key = _advisory_key(name)
-        self.connection = self._connect(alias)
-        try:
-            with self.connection.cursor() as cursor:
-                # Before the lock: whoever sees the lock taken also sees who took it.
-                cursor.execute(
-                    "SELECT set_config('application_name', %s, false)", [holder.encode()]
-                )
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(self.key))
-                acquired = bool(cursor.fetchone()[0])
-                other = None if acquired else self._read_holder(cursor)
-        except BaseException:
-            self.connection.close()
-            raise
-        if not acquired:
-            self.connection.close()
-            raise DatabaseInUseError(in_use_message(other, f"{name} on {_server_address(alias)}"))
-        self.owner = os.getpid()
-        self.fd = self.connection.connection.fileno()
-        _held_fds.add(self.fd)
-
-    @staticmethod
-    def _connect(alias: str) -> Any:
-        # Django's own fallback when there is no 'postgres' database: the configured one.
-        last: Exception | None = None
-        for database in ("postgres", connections[alias].settings_dict["NAME"]):
-            connection = _server_connection(alias, database)
-            try:
-                connection.ensure_connection()
-                return connection
-            except Exception as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    def _read_holder(self, cursor: Any) -> Holder | None:
-        deadline = time.monotonic() + HOLDER_WAIT_SECONDS
-        while True:
-            cursor.execute(
-                "SELECT a.application_name FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-                "AND l.classid::bigint = %s AND l.objid::bigint = %s "
-                "AND l.database = (SELECT oid FROM pg_database "
-                "WHERE datname = current_database())",
-                list(self.key),
-            )
-            row = cursor.fetchone()
-            found = Holder.parse(row[0]) if row else None
-            if found is not None or time.monotonic() > deadline:
-                return found
-            time.sleep(0.1)
-
-    def release(self) -> None:
-        if os.getpid() != self.owner:
-            return
-        _held_fds.discard(self.fd)
-        try:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(self.key))
-        finally:
-            self.connection.close()
-
-
-def _lock_name(name: str) -> str:
-    """A MariaDB/MySQL lock name (at most 64 characters) for a test database name."""
-    readable = f"django-testkit:{name}"
-    if len(readable) <= 64:
-        return readable
-    return f"django-testkit:{hashlib.sha256(name.encode()).hexdigest()[:40]}"
-
-
-class _MysqlLock:
-    """``GET_LOCK`` on an idle connection; a second one shows the holder in the process list.
-
-    The lock's connection stays idle, so the server notices at once when its
-    process dies and frees the lock (a connection busy in ``SLEEP`` is only
-    checked every few seconds). The second connection is sent ``SELECT SLEEP``
-    with a comment naming the lock connection's id and the holder; its result
-    is never read: release kills that connection.
-    """
-
-    def __init__(self, alias: str, name: str, holder: Holder) -> None:
-        self.lock = _lock_name(name)
-        self.holding = _server_connection(alias, "")
-        self.showing = _server_connection(alias, "")
-        try:
-            with self.holding.cursor() as cursor:
-                cursor.execute("SELECT GET_LOCK(%s, 0)", [self.lock])
-                acquired = cursor.fetchone()[0] == 1
-            if not acquired:
-                other = self._read_holder()
-                raise DatabaseInUseError(
-                    in_use_message(other, f"{name} on {_server_address(alias)}")
-                )
-            self.showing.ensure_connection()
-            raw = self.showing.connection
-            self.showing_id = int(raw.thread_id())
-            self.owner = os.getpid()
-            self.fds = {self.holding.connection.fileno(), raw.fileno()}
-            _held_fds.update(self.fds)
-            marker = _marker(int(self.holding.connection.thread_id()))
-            statement = f"SELECT SLEEP({SLEEP_SECONDS}) /* {marker}{holder.encode()} */"
-            # Sent without waiting for the result (mysqlclient 2+); no thread needed.
-            self.sent = hasattr(raw, "send_query")
-            if self.sent:
-                raw.send_query(statement.encode())
-        except BaseException:
-            self.holding.close()
-            self.showing.close()
-            raise
-
-    def _read_holder(self) -> Holder | None:
-        deadline = time.monotonic() + HOLDER_WAIT_SECONDS
-        with self.holding.cursor() as cursor:
-            while True:
-                cursor.execute("SELECT IS_USED_LOCK(%s)", [self.lock])
-                (holding_id,) = cursor.fetchone()
-                found = None
-                if holding_id is not None:
-                    cursor.execute(
-                        "SELECT INFO FROM information_schema.PROCESSLIST "
-                        "WHERE ID <> CONNECTION_ID() AND INFO LIKE %s",
-                        [f"%{_marker(int(holding_id))}%"],
-                    )
-                    found = next(
-                        (Holder.parse(row[0]) for row in cursor.fetchall() if row[0]), None
-                    )
-                if found is not None or time.monotonic() > deadline:
-                    return found
-                time.sleep(0.1)
-
-    def release(self) -> None:
-        if os.getpid() != self.owner:
-            return
-        _held_fds.difference_update(self.fds)
-        try:
-            with self.holding.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [self.lock])
-                # Not KILL QUERY: the statement may not have started yet, and would
-                # then sleep on. Its result is never read.
-                cursor.execute(f"KILL CONNECTION {self.showing_id}")
-        finally:
-            self.holding.close()
-            with contextlib.suppress(Exception):
-                self.showing.close()
-
-
-def _marker(connection_id: int) -> str:
-    """What the showing connection's statement says before the holder (LIKE-safe)."""
-    return f"django-testkit lock held by connection {connection_id}: "
