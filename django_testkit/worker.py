@@ -99,6 +99,30 @@ class _WatchedResult(EventResult):
         self.state[1] = time.monotonic()
 
 
+class _ReleasingSuite(unittest.TestSuite):
+    """A unit's suite that forgets what each test did the moment unittest drops the test.
+
+    unittest releases a test object once it has run (``TestSuite._removeTestAtIndex``,
+    private but kept since Python 3.4), and with it whatever the test kept in its
+    attributes: objects that weakly connected signal receivers, for instance. A
+    worker's test objects are also referenced elsewhere (the parent's suite, which a
+    forked worker inherits, and the list the result indexes), so here each test's
+    attributes go back to what they were before it ran, at that same moment.
+    """
+
+    def __init__(self, tests: list[Any]) -> None:
+        super().__init__(tests)
+        self._before = [dict(getattr(test, "__dict__", {})) for test in tests]
+
+    def _removeTestAtIndex(self, index: int) -> None:
+        test = self._tests[index]
+        super()._removeTestAtIndex(index)  # type: ignore[misc]
+        if index < len(self._before) and hasattr(test, "__dict__"):
+            test.__dict__.clear()
+            test.__dict__.update(self._before[index])
+            self._before[index] = {}
+
+
 def _measure(spec: CoverageSpec | None, slot: int) -> Any:
     if spec is None:
         return None
@@ -194,7 +218,7 @@ def main(
         before = leftovers.snapshot()
         interrupted = False
         try:
-            unittest.TestSuite(tests).run(result)
+            _ReleasingSuite(tests).run(result)
         except KeyboardInterrupt:
             # Raised by a test (Ctrl-C never reaches a worker): an error of that test,
             # and the run stops as a serial one would. unittest skipped the class's

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.projects import (
+    DISCOVER,
     POOL_PROJECT,
     RUN_TIMEOUT,
     copy_project,
@@ -500,3 +501,15 @@ def test_a_test_that_raises_keyboard_interrupt_is_an_error_of_that_test(
     )
     # Like a serial run, nothing after it runs; what did not run is listed.
     assert run.outcomes.status_of("test_c_after") == [], run.describe()
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_what_a_finished_test_held_is_released_as_unittest_releases_it(
+    project: Path, start_method: str
+) -> None:
+    django_run = run_tests(project, "--parallel", "2", "work.tests.lifetime", runner=DISCOVER)
+    assert django_run.returncode == 0, django_run.describe()
+    args = ("--parallel", "2", "--start-method", start_method, "work.tests.lifetime")
+    run = run_tests(project, *args)
+    assert run.returncode == 0, run.describe()
+    assert run.outcomes.verdict == django_run.outcomes.verdict == "OK"
