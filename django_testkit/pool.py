@@ -13,7 +13,9 @@ or SIGTERM stops the workers at once. No worker outlives the run.
 
 from __future__ import annotations
 
+import os
 import pickle
+import shutil
 import tempfile
 import unittest
 from collections.abc import Callable
@@ -66,6 +68,26 @@ def unit_key(tests: list[Any]) -> str:
     """A unit's stable name: its TestCase class's module and qualified name."""
     cls = type(tests[0])
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+#: Scratch directories (snapshots, stack dumps) are named for the run's process id.
+SCRATCH_PREFIX = "testkit-pool-"
+
+
+def _remove_dead_runs_scratch() -> None:
+    """Remove scratch directories of runs whose process is gone (killed with SIGKILL,
+    so that their own cleanup never ran); a live run's directory is left alone."""
+    root = Path(tempfile.gettempdir())
+    for path in root.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class PoolSuite(unittest.TestSuite):
@@ -125,7 +147,8 @@ class PoolSuite(unittest.TestSuite):
 
         context = self.context
         run = PoolRun(self, context, result)
-        with tempfile.TemporaryDirectory(prefix="testkit-pool-") as scratch:
+        _remove_dead_runs_scratch()
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
             setup = WorkerSetup(
                 start_method=context.start_method,
                 databases=context.make_databases(Path(scratch)),

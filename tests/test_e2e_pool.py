@@ -513,3 +513,19 @@ def test_what_a_finished_test_held_is_released_as_unittest_releases_it(
     run = run_tests(project, *args)
     assert run.returncode == 0, run.describe()
     assert run.outcomes.verdict == django_run.outcomes.verdict == "OK"
+
+
+def test_scratch_left_by_a_killed_run_is_removed_by_the_next(
+    project: Path, tmp_path: Path
+) -> None:
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    dead = scratch_root / "testkit-pool-999999999-abcd"
+    dead.mkdir()
+    (dead / "default.sqlite3").write_bytes(b"snapshot of a killed run")
+    alive = scratch_root / f"testkit-pool-{os.getpid()}-efgh"
+    alive.mkdir()
+    env = _env(TMPDIR=str(scratch_root))
+    run = run_tests(project, "--parallel", "2", "work.tests.test_plain", env=env)
+    assert run.returncode == 0, run.describe()
+    assert sorted(path.name for path in scratch_root.iterdir()) == [alive.name]
