@@ -74,6 +74,8 @@ class BuildOptions:
     #: The alias and test database name the state was read for (None: in-memory SQLite).
     alias: str = ""
     test_name: str | None = None
+    #: The user agreed, when asked before building, to replace an existing database.
+    confirmed: bool = False
 
     def refusal(self) -> str | None:
         """Why the existing test database is not reused as it is; None when it is."""
@@ -126,8 +128,9 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
         with _timed(emit, f"  Creating '{alias}'"):
             creation.create_test_db(
                 verbosity=options.verbosity,
-                # A stale database of ours is replaced without asking.
-                autoclobber=not options.interactive or stored is not None,
+                # A stale database of ours is replaced without asking; any other was
+                # asked about before building (see dbsetup).
+                autoclobber=not options.interactive or stored is not None or options.confirmed,
                 serialize=False,
                 keepdb=options.keepdb and not options.fingerprint,
             )

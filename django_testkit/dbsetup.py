@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -35,6 +35,7 @@ from django_testkit.dbbuild import (
     use_database,
 )
 from django_testkit.dblock import RunLocks, lock_test_databases
+from django_testkit.dbnames import sqlite_path
 from django_testkit.dbplan import DatabasePlan
 from django_testkit.exceptions import TestkitError
 from django_testkit.fingerprint import schema_fingerprint
@@ -152,6 +153,8 @@ def setup_test_databases(
         # Before anything is created: refuse if another run uses these databases.
         record.locks = lock_test_databases((alias, plan.test_names.get(alias)) for alias in owners)
         builds = {alias: _build_options(alias, plan, options) for alias in owners}
+        if options.interactive:
+            builds = _ask_before_building(owners, options, builds)
         jobs = {
             alias: partial(build, alias, plan.test_names.get(alias), builds[alias])
             for alias in owners
@@ -161,7 +164,7 @@ def setup_test_databases(
             for alias in owners
         }
         on_event = partial(record.on_event, time_keeper)
-        if _concurrently(owners, plan, options, builds):
+        if _concurrently(owners, builds):
             connections.close_all()
             processes = options.processes or os.cpu_count() or 1
             forkjobs.run_forked(jobs, requires, processes, on_event)
@@ -225,25 +228,52 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
     )
 
 
-def _concurrently(
-    owners: list[str], plan: DatabasePlan, options: SetupOptions, builds: dict[str, BuildOptions]
-) -> bool:
-    """Fork builders only on servers, only when there is migrating to do, and never where
-    Django may need to ask a question."""
+def _concurrently(owners: list[str], builds: dict[str, BuildOptions]) -> bool:
+    """Fork builders only on servers, and only when there is migrating to do (Django's
+    questions about existing databases were asked before, in this process)."""
     if len(owners) < 2 or not forkjobs.can_fork():
         return False
     if all(item.reusable for item in builds.values()):
         return False
-    if not all(is_server(alias) for alias in owners):
-        return False
-    if options.interactive and not (options.keepdb or options.reuse_db):
-        return not any(_exists(alias, plan.test_names.get(alias)) for alias in owners)
-    return True
+    return all(is_server(alias) for alias in owners)
+
+
+def _ask_before_building(
+    owners: list[str], options: SetupOptions, builds: dict[str, BuildOptions]
+) -> dict[str, BuildOptions]:
+    """Ask Django's question about each existing test database here, one at a time,
+    before any builder starts: concurrent builders would ask at once, on one line.
+
+    A "no" stops the run as Django does (``Tests cancelled.``), before anything is
+    created or destroyed.
+    """
+    asked = dict(builds)
+    for alias in owners:
+        build = builds[alias]
+        name = build.test_name
+        if options.keepdb and not build.fingerprint:
+            continue  # --keepdb uses an existing database: nothing to ask
+        if not name or build.stored is not None or not _exists(alias, name):
+            continue
+        answer = input(
+            "Type 'yes' if you would like to try deleting the test database "
+            f"'{name}', or 'no' to cancel: "
+        )
+        if not sys.stdin.isatty():
+            print()  # the answer was not echoed: end the question's line
+        if answer != "yes":
+            print("Tests cancelled.")
+            raise SystemExit(1)
+        asked[alias] = replace(build, confirmed=True)
+    return asked
 
 
 def _exists(alias: str, name: str | None) -> bool:
     if not name:
         return False
+    if not is_server(alias):
+        path = sqlite_path(name)
+        return path is not None and os.path.exists(path)
     scratch = scratch_connection(alias, name)
     try:
         scratch.ensure_connection()

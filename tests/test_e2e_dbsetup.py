@@ -239,3 +239,34 @@ def test_a_real_database_spelled_differently_is_refused_before_anything_is_creat
         assert leftover_databases(project, backend, suffix) == ["test_default.sqlite3"]
     else:
         assert leftover_databases(project, backend, suffix) == [f"test_dbsetup_default{suffix}"]
+
+
+def test_questions_about_existing_databases_are_asked_one_at_a_time_before_building(
+    project: Path, backend: str, suffix: str
+) -> None:
+    """Two existing databases that are not ours, --reuse-db (builders run at the same
+    time on servers), no --noinput: each question on a line of its own, in order."""
+    if backend == "sqlite":
+        names = [str(project / "test_default.sqlite3"), str(project / "test_other.sqlite3")]
+        for name in names:
+            Path(name).write_bytes(b"")
+    else:
+        names = [f"test_dbsetup_default{suffix}", f"test_dbsetup_other{suffix}"]
+        for name in names:
+            create_database(backend, name)
+    run = run_manage(
+        project,
+        "test",
+        "--reuse-db",
+        "shop.tests.test_mirror",
+        backend=backend,
+        env=env_for(suffix),
+        stdin="yes\nyes\n",
+    )
+    assert run.returncode == 0, run.describe()
+    questions = [line for line in run.stdout.splitlines() if "Type 'yes'" in line]
+    assert questions == [
+        f"Type 'yes' if you would like to try deleting the test database '{name}', "
+        "or 'no' to cancel: "
+        for name in names
+    ], run.describe()
