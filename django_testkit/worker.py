@@ -248,11 +248,10 @@ def _finish(cov: Any) -> None:
     from django.db import connections
 
     connections.close_all()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Python's own exit would wait for threads a test left running; there is
-    # nothing left to do, so end here whatever still runs.
-    os._exit(0)
+    # Python's own exit would wait for threads a test left running; there is nothing
+    # left to do, so end here whatever still runs (saving the data of a coverage that
+    # ``coverage run`` started in this worker, which would have saved at exit).
+    leftovers.exit_now(0)
 
 
 def _report_leftovers(conn: Connection, index: int, left: leftovers.Leftovers) -> None:
