@@ -270,3 +270,31 @@ def test_questions_about_existing_databases_are_asked_one_at_a_time_before_build
         "or 'no' to cancel: "
         for name in names
     ], run.describe()
+
+
+def test_a_name_differing_in_case_is_refused_as_the_server_compares_names(
+    project: Path, backend: str, suffix: str
+) -> None:
+    """PostgreSQL compares database names exactly; MariaDB as its lower_case_table_names
+    says (asked of the server): the run is refused only where the names are one database."""
+    if backend == "sqlite":
+        pytest.skip("SQLite names are files: see the spelling tests")
+    ignores_case = False
+    if backend == "mysql":
+        import MySQLdb
+
+        conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+        try:
+            cursor = conn.cursor()
+            cursor.execute("SELECT @@lower_case_table_names")
+            ignores_case = int(cursor.fetchone()[0]) != 0
+        finally:
+            conn.close()
+    env = env_for(suffix, DBSETUP_CASE="real-differs-in-case")
+    run = run_tests(project, "shop.tests.test_mirror", backend=backend, env=env)
+    if ignores_case:
+        assert run.returncode == 1, run.describe()
+        assert "which is the real database of 'other'" in run.stderr, run.describe()
+    else:
+        assert run.returncode == 0, run.describe()
+    assert leftover_databases(project, backend, suffix) == [], run.describe()
