@@ -9,6 +9,7 @@ reached fails the tests instead of skipping them.
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,22 @@ def db_suffix(backend: str) -> Iterator[str]:
     yield value
     if backend != "sqlite":
         drop_databases(backend, server_databases(backend, value))
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "results.fifo"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def char_device(tmp_path: Path) -> Path:
+    """A null device (1, 3) made in the temporary directory, when this user may make one."""
+    path = tmp_path / "null"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.close(os.open(path, os.O_WRONLY))
+    except (OSError, AttributeError) as error:
+        pytest.skip(f"cannot make and open a character device here ({error})")
+    return path

@@ -49,24 +49,6 @@ def covered(tmp_path: Path) -> Path:
     return copy_project(COVERAGE_PROJECT, tmp_path / "cov")
 
 
-@pytest.fixture
-def fifo(tmp_path: Path) -> Path:
-    path = tmp_path / "results.fifo"
-    os.mkfifo(path)
-    return path
-
-
-@pytest.fixture
-def char_device(tmp_path: Path) -> Path:
-    path = tmp_path / "null"
-    try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        os.close(os.open(path, os.O_WRONLY))
-    except (OSError, AttributeError) as error:
-        pytest.skip(f"cannot make and open a character device here ({error})")
-    return path
-
-
 def output_lines(run: Run) -> list[str]:
     return [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
 

@@ -59,25 +59,6 @@ class FifoReader:
         return self.data
 
 
-@pytest.fixture
-def fifo(tmp_path: Path) -> Path:
-    path = tmp_path / "results.fifo"
-    os.mkfifo(path)
-    return path
-
-
-@pytest.fixture
-def char_device(tmp_path: Path) -> Path:
-    """A null device (1, 3) made in the temporary directory, when this user may make one."""
-    path = tmp_path / "null"
-    try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        os.close(os.open(path, os.O_WRONLY))
-    except (OSError, AttributeError) as error:
-        pytest.skip(f"cannot make and open a character device here ({error})")
-    return path
-
-
 def test_a_new_file_is_written_with_its_directories_and_no_temporary_file(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.txt"
     atomic.write_text(path, "hello\n")
