@@ -164,21 +164,31 @@ def end_process_regardless_of_threads(status: int) -> None:
     register(finish)
 
 
+def _is_the_test_command() -> bool:
+    """Whether this process is ``manage.py test`` (or ``django-admin test``) itself,
+    rather than a program that called the runner and goes on after it."""
+    return len(sys.argv) > 1 and sys.argv[1] == "test"
+
+
 def end_run(before: Snapshot, status: int) -> None:
     """At the end of a run in this process: name what the tests left running, kill the
-    child processes, and let the process exit with ``status`` despite leftover threads."""
+    child processes, and let a ``test`` command exit with ``status`` despite leftover
+    threads (a program that called the runner itself keeps its threads)."""
     left = since(before)
     if not left:
         return
+    fates = []
+    if left.children:
+        fates.append("child processes were killed")
+    exits = bool(left.threads) and _is_the_test_command()
+    if exits:
+        fates.append("the run ends without waiting for the threads")
     print(
-        f"The tests left running: {left.describe()}; "
-        + ("child processes were killed" if left.children else "")
-        + ("; " if left.children and left.threads else "")
-        + ("the run ends without waiting for the threads" if left.threads else "")
-        + ".",
+        f"The tests left running: {left.describe()}"
+        + (f"; {', '.join(fates)}." if fates else "."),
         file=sys.stderr,
     )
     for pid in left.children:
         kill_tree(pid)
-    if left.threads:
+    if exits:
         end_process_regardless_of_threads(status)
