@@ -31,6 +31,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import connections
 
+from django_testkit._compat import create_test_db_without_serializing
 from django_testkit.dbstate import (
     STATE_TABLE,
     StoredState,
@@ -131,7 +132,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
                 # A stale database of ours is replaced without asking; any other was
                 # asked about before building (see dbsetup).
                 autoclobber=not options.interactive or stored is not None or options.confirmed,
-                serialize=False,
+                **create_test_db_without_serializing(creation),
                 keepdb=options.keepdb and not options.fingerprint,
             )
     finally:

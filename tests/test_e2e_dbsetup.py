@@ -298,3 +298,15 @@ def test_a_name_differing_in_case_is_refused_as_the_server_compares_names(
     else:
         assert run.returncode == 0, run.describe()
     assert leftover_databases(project, backend, suffix) == [], run.describe()
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallel", "2"], ["--reuse-db"]])
+def test_django_deprecation_warnings_as_errors_never_stop_a_run(
+    project: Path, backend: str, suffix: str, extra: list[str]
+) -> None:
+    """The runner calls every Django API the way the installed version wants it: with
+    the next deprecations as errors (as Django's own suite runs), setup still works."""
+    env = env_for(suffix, EXAMPLE_DEPRECATIONS_AS_ERRORS="1")
+    run = run_tests(project, *extra, "shop.tests.test_mirror", backend=backend, env=env)
+    assert run.returncode == 0, run.describe()
+    assert "Warning" not in run.stderr, run.describe()
