@@ -22,6 +22,7 @@ def test_new_threads_and_children_are_named_and_children_killed(
     thread.start()
     child = subprocess.Popen(["sleep", "600"])
     try:
+        _wait_for_exec(child.pid, b"sleep")
         left = leftovers.since(before)
         assert left.threads == ("left-behind",)
         assert left.children == (child.pid,)
@@ -39,6 +40,17 @@ def test_new_threads_and_children_are_named_and_children_killed(
         stop.set()
         thread.join()
         child.kill()
+
+
+def _wait_for_exec(pid: int, program: bytes) -> None:
+    """Wait until the child runs ``program`` (between fork and exec it has no name yet)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if cmdline.read().startswith(program):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never ran {program!r}")
 
 
 def test_nothing_left_says_nothing(capsys: pytest.CaptureFixture[str]) -> None:
