@@ -109,17 +109,6 @@ def server_address(settings: Settings) -> tuple[str, str, str]:
     return kind, host, port
 
 
-def same_server_database(
-    first: Settings, first_name: str, second: Settings, second_name: str, ignore_case: bool
-) -> bool:
-    """Whether two server database names are one database on one server."""
-    if server_address(first) != server_address(second):
-        return False
-    if ignore_case:
-        return first_name.lower() == second_name.lower()
-    return first_name == second_name
-
-
 def differs_only_in_case(first: str, second: str) -> bool:
     return first != second and first.lower() == second.lower()
 
