@@ -22,7 +22,7 @@ untimed warm-up, then ``--rounds`` rounds), on two projects:
     ``manage.py test --parallel 2`` with ``TestkitRunner``, no coverage.
 
 The rcfile of the other two gives the source and omit list ours uses by default (the
-project directory; ``django_testkit.measure.default_omit()``: tests, migrations,
+project directory; ``django_testkit.cov.measure.default_omit()``: tests, migrations,
 settings, ``manage.py``, wsgi/asgi, virtualenvs), asked of the interpreter under test,
 so that all three measure the same files; the ``TOTAL`` lines of the three reports are
 compared at the end.
@@ -181,7 +181,7 @@ print(json.dumps(info))
 OMIT_SCRIPT = """\
 import json, sys
 from pathlib import Path
-from django_testkit.measure import default_omit
+from django_testkit.cov.measure import default_omit
 print(json.dumps(default_omit(Path(sys.argv[1]), sys.argv[2])))
 """
 
@@ -254,7 +254,7 @@ def query_target(python: str, cwd: Path) -> Target:
 
 
 def default_omit(target: Target, project: Path, settings_file: Path) -> list[str]:
-    """``django_testkit.measure.default_omit()`` as the interpreter under test computes it."""
+    """``django_testkit.cov.measure.default_omit()`` as the interpreter under test computes it."""
     done = subprocess.run(
         [target.python, "-c", OMIT_SCRIPT, str(project), str(settings_file)],
         cwd=project.parent,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that ``python -m django_testkit.covboot`` starts coverage before Django loads.
+    # Lazy, so that ``python -m django_testkit.cov.session`` starts coverage before Django loads.
     if name == "TestkitRunner":
         from django_testkit.runner import TestkitRunner
 

@@ -9,7 +9,6 @@ value and the fix. The config is frozen and picklable, so workers can get it.
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -17,10 +16,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import Any
 
-from django_testkit.atomic import check_destination
-from django_testkit.covoptions import ReportSpec, parse_reports, parse_sources
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.thresholds import parse_minimum, parse_rules
+from django_testkit.files import check_destination
+from django_testkit.specs import (
+    ReportSpec,
+    parse_minimum,
+    parse_reports,
+    parse_rules,
+    parse_sources,
+)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -251,21 +255,17 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def _first_process() -> bool:
-    """Whether this process speaks for the run: not a worker, not the relaunch under coverage."""
-    if multiprocessing.parent_process() is not None:
-        return False
-    from django_testkit import covboot
-
-    return covboot.current() is None
-
-
 def load_config(
     settings_value: object = None,
     environ: Mapping[str, str] | None = None,
     cli: Mapping[str, object] | None = None,
+    *,
+    warn_unknown: bool = False,
 ) -> TestkitConfig:
     """Build the run's config; ``cli`` holds only the options given on the command line.
+
+    ``warn_unknown``: print a line for each misspelled ``TESTKIT_*`` variable (the process
+    that speaks for the run does, so that workers and relaunches do not repeat it).
 
     A ``TESTKIT_*`` variable in ``environ`` that names no option is a warning
     line on stderr (once per run: not again in workers or the relaunch under
@@ -287,7 +287,7 @@ def load_config(
                     f"{', '.join(name.upper() for name in known)}."
                 )
             values[name] = _PARSERS[name](name, value, "settings")
-    if environ and _first_process():
+    if environ and warn_unknown:
         for line in unknown_variables(environ):
             print(line, file=sys.stderr)
     for name in known:

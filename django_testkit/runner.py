@@ -15,11 +15,16 @@ from django.test.runner import DiscoverRunner
 
 from django_testkit import leftovers
 from django_testkit.config import load_config
-from django_testkit.coverageargs import add_coverage_arguments, coverage_cli
-from django_testkit.covrun import coverage_for
-from django_testkit.dbnames import server_ignores_name_case
-from django_testkit.dbplan import DatabasePlan, legacy_test_settings, plan_databases
-from django_testkit.dbsetup import (
+from django_testkit.cov.lifecycle import coverage_for
+from django_testkit.cov.session import speaks_for_run
+from django_testkit.databases.mirrors import (
+    MirrorSharing,
+    include_mirror_primaries,
+    with_mirror_sharing,
+)
+from django_testkit.databases.names import server_ignores_name_case
+from django_testkit.databases.plan import DatabasePlan, legacy_test_settings, plan_databases
+from django_testkit.databases.setup import (
     SetupOptions,
     TestDatabases,
     setup_test_databases,
@@ -31,19 +36,15 @@ from django_testkit.interrupts import (
     results_survive_interrupts,
     sigterm_raises,
 )
-from django_testkit.mirroring import (
-    MirrorSharing,
-    include_mirror_primaries,
-    with_mirror_sharing,
-)
-from django_testkit.parallel import (
+from django_testkit.options import add_coverage_arguments, coverage_cli
+from django_testkit.parallel.context import (
     add_parallel_arguments,
     max_workers,
     pool_context,
     report_pool,
     runner_kwargs_for_workers,
 )
-from django_testkit.pool import PoolSuite
+from django_testkit.parallel.suite import PoolSuite
 
 
 def resolve_parallel(value: object) -> int:
@@ -106,7 +107,9 @@ class TestkitRunner(DiscoverRunner):
         if "parallel" in kwargs:
             kwargs["parallel"] = resolve_parallel(kwargs["parallel"])
         super().__init__(*args, **kwargs)
-        self.config = load_config(getattr(settings, "TESTKIT", None), os.environ, cli)
+        self.config = load_config(
+            getattr(settings, "TESTKIT", None), os.environ, cli, warn_unknown=speaks_for_run()
+        )
         self.cli_fail_under = cli.get("cov_fail_under")
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
         self.coverage = coverage_for(self.config, self.verbosity)
@@ -171,8 +174,8 @@ class TestkitRunner(DiscoverRunner):
         """Plan the test databases, then create, clone and mirror them.
 
         The aliases the tests need are closed under TEST MIRROR and DEPENDENCIES
-        (see :mod:`django_testkit.dbplan`) and validated before anything is
-        created; :mod:`django_testkit.dbsetup` carries the plan out.
+        (see :mod:`django_testkit.databases.plan`) and validated before anything is
+        created; :mod:`django_testkit.databases.setup` carries the plan out.
         """
         aliases = kwargs.get("aliases")
         serialized = kwargs.get("serialized_aliases")
@@ -211,7 +214,7 @@ class TestkitRunner(DiscoverRunner):
             or unittest.TextTestResult
         )
         if self.parallel > 1:
-            from django_testkit.replay import with_replay
+            from django_testkit.parallel.results import with_replay
 
             # Workers run the tests (and share mirrors); this process replays them, or
             # runs them itself when there is a single class (coverage contexts then).

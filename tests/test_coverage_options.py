@@ -8,9 +8,9 @@ import pytest
 from coverage.files import GlobMatcher
 
 from django_testkit.config import load_config
-from django_testkit.covoptions import ReportSpec, parse_report, parse_reports
+from django_testkit.cov.measure import build_spec, choose_core, default_omit
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.measure import build_spec, choose_core, default_omit
+from django_testkit.specs import ReportSpec, parse_report, parse_reports
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from django_testkit.dblock import APPLICATION_NAME_MAX, Holder, in_use_message
-from django_testkit.dbserverlock import _advisory_key, _lock_name
+from django_testkit.databases.locks import APPLICATION_NAME_MAX, Holder, in_use_message
+from django_testkit.databases.serverlocks import _advisory_key, _lock_name
 
 
 def test_holder_line_round_trips_and_fits_application_name() -> None:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_testkit.dbnames import same_sqlite_file, server_address, sqlite_path
-from django_testkit.dbplan import plan_databases
+from django_testkit.databases.names import same_sqlite_file, server_address, sqlite_path
+from django_testkit.databases.plan import plan_databases
 from django_testkit.exceptions import ConfigurationError
 
 SQLITE = "django.db.backends.sqlite3"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_testkit.dbplan import legacy_test_settings, plan_databases
+from django_testkit.databases.plan import legacy_test_settings, plan_databases
 from django_testkit.exceptions import ConfigurationError
 
 PG = {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "PORT": "5432"}

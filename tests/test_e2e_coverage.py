@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from coverage.data import CoverageData
 
-from django_testkit.measure import default_omit
+from django_testkit.cov.measure import default_omit
 from tests.support.projects import (
     COVERAGE_PROJECT,
     DISCOVER,

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from coverage.data import CoverageData
 
-from django_testkit.thresholds import display_percent, summary_percent
+from django_testkit.cov.thresholds import display_percent, summary_percent
 from tests.support.projects import (
     COVERAGE_PROJECT,
     Run,

@@ -1,4 +1,4 @@
-"""Unit tests of django_testkit.atomic: what is at a result file's path is never replaced.
+"""Unit tests of django_testkit.files: what is at a result file's path is never replaced.
 
 Every device, FIFO and link is made inside a temporary directory; the real
 ``/dev/null`` is never touched.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from django_testkit import atomic
+from django_testkit import files
 from django_testkit.exceptions import ConfigurationError
 
 
@@ -61,7 +61,7 @@ class FifoReader:
 
 def test_a_new_file_is_written_with_its_directories_and_no_temporary_file(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.txt"
-    atomic.write_text(path, "hello\n")
+    files.write_text(path, "hello\n")
     assert path.read_bytes() == b"hello\n"
     assert os.listdir(path.parent) == ["report.txt"]
 
@@ -72,7 +72,7 @@ def test_a_symlink_to_a_shared_file_survives_and_its_target_is_updated(tmp_path:
     shared.write_text("old")
     link = tmp_path / "durations.json"
     link.symlink_to(shared)
-    atomic.write_text(link, "new")
+    files.write_text(link, "new")
     assert link.is_symlink()
     assert os.readlink(link) == str(shared)
     assert shared.read_text() == "new"
@@ -84,21 +84,21 @@ def test_a_dangling_symlink_gets_its_target_written(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "d.json"
     link = tmp_path / "d.json"
     link.symlink_to(target)
-    atomic.write_text(link, "data")
+    files.write_text(link, "data")
     assert link.is_symlink()
     assert target.read_text() == "data"
 
 
 def test_a_fifo_with_a_reader_gets_the_bytes_and_stays_a_fifo(fifo: Path) -> None:
     reader = FifoReader(fifo)
-    atomic.write_text(fifo, "x" * 200_000)
+    files.write_text(fifo, "x" * 200_000)
     assert reader.wait() == b"x" * 200_000
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def test_a_fifo_without_a_reader_is_an_error_at_once_not_a_hang(fifo: Path) -> None:
     with pytest.raises(OSError, match="nobody is reading"):
-        atomic.write_text(fifo, "data")
+        files.write_text(fifo, "data")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
@@ -111,7 +111,7 @@ def test_a_report_writer_given_a_temporary_path_reaches_a_fifo_in_one_piece(fifo
             for number in range(1000):
                 stream.write(f"line {number}\n")
 
-    atomic.replace_file(fifo, writer)
+    files.replace_file(fifo, writer)
     assert reader.wait().decode().splitlines() == [f"line {n}" for n in range(1000)]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert os.listdir(fifo.parent) == [fifo.name]
@@ -119,9 +119,9 @@ def test_a_report_writer_given_a_temporary_path_reaches_a_fifo_in_one_piece(fifo
 
 def test_a_character_device_stays_a_device(char_device: Path) -> None:
     before = os.stat(char_device)
-    atomic.write_text(char_device, "into the void")
-    atomic.replace_file(char_device, lambda path: path.write_text("report"))
-    atomic.append_text(char_device, "more")
+    files.write_text(char_device, "into the void")
+    files.replace_file(char_device, lambda path: path.write_text("report"))
+    files.append_text(char_device, "more")
     after = os.stat(char_device)
     assert stat.S_ISCHR(after.st_mode)
     assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
@@ -132,7 +132,7 @@ def test_a_link_to_a_descriptor_of_a_pipe_is_written_in_place(tmp_path: Path) ->
     try:
         link = tmp_path / "stdout"
         link.symlink_to(f"/proc/self/fd/{write_end}")
-        atomic.write_text(link, "through the pipe")
+        files.write_text(link, "through the pipe")
         os.close(write_end)
         write_end = -1
         with os.fdopen(read_end, "rb") as stream:
@@ -151,7 +151,7 @@ def test_a_descriptor_of_a_regular_file_is_appended_to_not_replaced(tmp_path: Pa
         stream.write("before\n")
         stream.flush()
         inode = os.fstat(stream.fileno()).st_ino
-        atomic.write_text(Path(f"/proc/self/fd/{stream.fileno()}"), "report\n")
+        files.write_text(Path(f"/proc/self/fd/{stream.fileno()}"), "report\n")
     assert log.read_text() == "before\nreport\n"
     assert log.stat().st_ino == inode
 
@@ -161,11 +161,11 @@ def test_a_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "keep").write_text("kept")
     with pytest.raises(OSError, match="a directory"):
-        atomic.write_text(folder, "data")
+        files.write_text(folder, "data")
     with pytest.raises(OSError, match="a directory"):
-        atomic.replace_file(folder, lambda path: path.write_text("data"))
+        files.replace_file(folder, lambda path: path.write_text("data"))
     with pytest.raises(OSError, match="a directory"):
-        atomic.append_text(folder, "data")
+        files.append_text(folder, "data")
     assert (folder / "keep").read_text() == "kept"
 
 
@@ -174,7 +174,7 @@ def test_append_through_a_symlink_grows_the_target(tmp_path: Path) -> None:
     target.write_text("one\n")
     link = tmp_path / "link.md"
     link.symlink_to(target)
-    atomic.append_text(link, "two\n")
+    files.append_text(link, "two\n")
     assert link.is_symlink()
     assert target.read_text() == "one\ntwo\n"
 
@@ -195,7 +195,7 @@ def test_destination_problems_are_found_before_writing(
 ) -> None:
     (tmp_path / "file.txt").write_text("")
     path = make(tmp_path)  # type: ignore[operator]
-    found = atomic.destination_problem(path)
+    found = files.destination_problem(path)
     if problem is None:
         assert found is None
         assert sorted(os.listdir(tmp_path)) == ["file.txt"]  # the probe is gone
@@ -207,14 +207,14 @@ def test_destination_problems_are_found_before_writing(
 def test_a_loop_of_links_is_a_problem_not_an_exception(tmp_path: Path) -> None:
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
-    found = atomic.destination_problem(tmp_path / "a")
+    found = files.destination_problem(tmp_path / "a")
     assert found is not None
     assert found.startswith("it cannot be looked at (")
 
 
 def test_check_destination_names_the_option_the_value_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as raised:
-        atomic.check_destination(tmp_path, "--durations-file", ".testkit/durations.json")
+        files.check_destination(tmp_path, "--durations-file", ".testkit/durations.json")
     message = str(raised.value)
     assert message.startswith(f"--durations-file = {str(tmp_path)!r} cannot be written: it is a")
     assert message.endswith("such as '.testkit/durations.json'.")
@@ -222,7 +222,7 @@ def test_check_destination_names_the_option_the_value_and_the_fix(tmp_path: Path
 
 
 def test_fifo_and_device_destinations_pass_the_check(fifo: Path) -> None:
-    assert atomic.destination_problem(fifo) is None
+    assert files.destination_problem(fifo) is None
 
 
 def test_an_immutable_directory_is_found_before_writing(tmp_path: Path) -> None:
@@ -232,7 +232,7 @@ def test_an_immutable_directory_is_found_before_writing(tmp_path: Path) -> None:
     if chattr is None or subprocess.run([chattr, "+i", str(folder)], check=False).returncode:
         pytest.skip("chattr +i is not available here")
     try:
-        found = atomic.destination_problem(folder / "out.json")
+        found = files.destination_problem(folder / "out.json")
     finally:
         subprocess.run([chattr, "-i", str(folder)], check=True)
     assert found is not None

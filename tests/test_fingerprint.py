@@ -9,9 +9,13 @@ from pathlib import Path
 import django
 import pytest
 
-from django_testkit.dbstate import StoredState, refusal
-from django_testkit.fingerprint import _serialized
-from django_testkit.importscan import imported_names, imported_project_files, is_project_file
+from django_testkit.databases.fingerprint import _serialized
+from django_testkit.databases.importscan import (
+    imported_names,
+    imported_project_files,
+    is_project_file,
+)
+from django_testkit.databases.state import StoredState, refusal
 
 FINGERPRINT = "f" * 64
 

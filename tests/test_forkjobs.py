@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from django_testkit import forkjobs
-from django_testkit.forkjobs import Emit, JobFailed, run_forked, run_in_process
+from django_testkit.databases import jobs
+from django_testkit.databases.jobs import Emit, JobFailed, run_forked, run_in_process
 
 
 def _job(duration: float = 0.0, fail: bool = False) -> Callable[[Emit], None]:
@@ -77,7 +77,7 @@ def test_a_child_that_dies_is_a_failure_with_its_signal() -> None:
 def test_interrupting_the_parent_stops_the_children_and_reaps_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(forkjobs, "INTERRUPT_GRACE_SECONDS", 5.0)
+    monkeypatch.setattr(jobs, "INTERRUPT_GRACE_SECONDS", 5.0)
     events, on_event = _collect()
     # An interval timer, not a thread: forking a multi-threaded process is unsafe.
     previous = signal.signal(signal.SIGALRM, signal.default_int_handler)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from django_testkit.exceptions import ConfigurationError
-from django_testkit.gitdiff import (
+from django_testkit.cov.gitdiff import (
     changed_lines,
     default_base,
     parse_unified_diff,
     repo_root,
     unquote_path,
 )
+from django_testkit.exceptions import ConfigurationError
 
 MODIFIED = """\
 diff --git a/shop/cart.py b/shop/cart.py

@@ -12,8 +12,8 @@ from coverage.data import CoverageData
 SCRIPT = """
 import os, sys
 sys.path.insert(0, {code!r})
-from django_testkit import measure
-from django_testkit.measure import CoverageSpec
+from django_testkit.cov import measure
+from django_testkit.cov.measure import CoverageSpec
 
 spec = CoverageSpec(config_file=False, options={{"run:source": [{code!r}]}}, fragments={out!r})
 cov = measure.start(spec, "worker")

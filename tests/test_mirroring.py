@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from django.test import TestCase, TransactionTestCase
 
-from django_testkit.mirroring import _add_primaries, _cleans_up_by_flushing, mirror_primaries
+from django_testkit.databases.mirrors import (
+    _add_primaries,
+    _cleans_up_by_flushing,
+    mirror_primaries,
+)
 
 
 def test_mirror_chains_end_on_the_alias_with_its_own_database() -> None:

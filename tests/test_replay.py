@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from django_testkit.replay import EventResult, RemoteException, replay, with_replay
+from django_testkit.parallel.results import EventResult, RemoteException, replay, with_replay
 
 
 class Unpicklable(Exception):

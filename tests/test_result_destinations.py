@@ -20,10 +20,10 @@ from typing import Any
 import coverage
 import pytest
 
-from django_testkit import gates, reports
 from django_testkit.config import TestkitConfig, load_config, unknown_variables
-from django_testkit.covoptions import ReportSpec
+from django_testkit.cov import gates, reports
 from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED, ConfigurationError
+from django_testkit.specs import ReportSpec
 from tests.test_files_safety import FifoReader
 
 # -- the durations file option ---------------------------------------------------------

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.scheduling import (
+from django_testkit.parallel.scheduling import (
     DEFAULT_SECONDS_PER_TEST,
     STRATEGIES,
     DiscoveryStrategy,

@@ -11,8 +11,7 @@ from coverage.results import display_covered, should_fail_under
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_testkit.exceptions import ConfigurationError
-from django_testkit.thresholds import (
+from django_testkit.cov.thresholds import (
     DiffCoverage,
     Shortfall,
     check_baseline,
@@ -23,12 +22,12 @@ from django_testkit.thresholds import (
     display_percent,
     falls_short,
     format_ranges,
-    parse_minimum,
-    parse_rules,
     percent,
     summary_percent,
     uncovered_lines,
 )
+from django_testkit.exceptions import ConfigurationError
+from django_testkit.specs import parse_minimum, parse_rules
 
 SUMMED = ("num_statements", "covered_lines", "missing_lines")
 BRANCHES = ("num_branches", "covered_branches", "missing_branches")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from django_testkit.timings import (
+from django_testkit.parallel.durations import (
     DEFAULT_PATH,
     FORMAT,
     load_durations,

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import PurePath
 from typing import Any
 
-from django_testkit.dbnames import (
+from django_testkit.databases.names import (
     differs_only_in_case,
     is_sqlite,
     same_sqlite_file,
@@ -278,7 +278,7 @@ def plan_databases(
     only when two names on one MySQL server differ in case alone).
     Raises :class:`ConfigurationError` for an unknown alias in MIRROR or
     DEPENDENCIES, a cycle in either, or a test database or clone that is a real
-    database under another spelling (see :mod:`django_testkit.dbnames`).
+    database under another spelling (see :mod:`django_testkit.databases.names`).
     """
     if tests is None:
         tests = {alias: settings.get("TEST") or {} for alias, settings in databases.items()}

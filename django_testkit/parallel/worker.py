@@ -5,7 +5,7 @@ A worker prepares the same environment a serial run has (under ``spawn`` and
 ``setup_test_environment`` again, so settings a subclass changes there reach
 it), connects to its slot's databases, then runs the units the parent sends
 until told to stop, streaming every outcome as it happens (see
-:mod:`django_testkit.replay`). It ignores Ctrl-C (the parent decides), exits
+:mod:`django_testkit.parallel.results`). It ignores Ctrl-C (the parent decides), exits
 when the parent dies, and under ``--timeout`` a watchdog thread that needs no
 GIL dumps every thread's stack and ends the process when a test overruns.
 """
@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, TextIO
 
-from django_testkit import leftovers, measure, workerdb
-from django_testkit.measure import CoverageSpec
-from django_testkit.mirroring import MirrorSharing, with_mirror_sharing
-from django_testkit.replay import Event, EventResult
+from django_testkit import leftovers
+from django_testkit.cov import measure
+from django_testkit.cov.measure import CoverageSpec
+from django_testkit.databases import workers as dbworkers
+from django_testkit.databases.mirrors import MirrorSharing, with_mirror_sharing
+from django_testkit.parallel.results import Event, EventResult
 
 #: How often a worker checks that its parent is still alive.
 PARENT_CHECK_SECONDS = 0.5
@@ -39,7 +41,7 @@ class WorkerSetup:
     """Everything a worker needs; picklable for ``spawn`` and ``forkserver``."""
 
     start_method: str
-    databases: workerdb.WorkerDatabases
+    databases: dbworkers.WorkerDatabases
     #: The runner class and its keyword arguments, to rebuild its test environment.
     runner_class: type | None = None
     runner_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -145,7 +147,7 @@ def _prepare(setup: WorkerSetup, slot: int) -> None:
         if setup.runner_class is not None:
             runner = setup.runner_class(**setup.runner_kwargs)
             runner.setup_test_environment()
-    workerdb.connect(setup.databases, slot, fresh_process=fresh)
+    dbworkers.connect(setup.databases, slot, fresh_process=fresh)
     # After setup_test_environment, which installs unittest's own Ctrl-C handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -183,7 +185,7 @@ def main(
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
     if setup.coverage is not None and setup.coverage.contexts:
-        from django_testkit.contexts import with_test_contexts
+        from django_testkit.cov.contexts import with_test_contexts
 
         resultclass = with_test_contexts(resultclass, cov)
 

@@ -24,8 +24,8 @@ from typing import Any, NoReturn
 
 import coverage
 
-from django_testkit import measure
-from django_testkit.measure import CoverageSpec
+from django_testkit.cov import measure
+from django_testkit.cov.measure import CoverageSpec
 
 #: Carries the spec from the first process to the relaunched one (removed on arrival).
 ENV = "TESTKIT_COVERAGE_SPEC"
@@ -61,6 +61,11 @@ class Session:
                 self.cov.save()
                 self.finished = measure.combine(self.spec)
         return self.finished
+
+
+def speaks_for_run() -> bool:
+    """Whether this process speaks for the run: not a worker, not the relaunch under coverage."""
+    return multiprocessing.parent_process() is None and current() is None
 
 
 def current() -> Session | None:
@@ -141,14 +146,14 @@ def relaunch(spec: CoverageSpec, target: tuple[str, str]) -> NoReturn:
     """Run this command again, in this process, with coverage started first."""
     os.environ[ENV] = spec.to_json()
     flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
-    argv = [sys.executable, *flags, "-m", "django_testkit.covboot", *target, *sys.argv]
+    argv = [sys.executable, *flags, "-m", "django_testkit.cov.session", *target, *sys.argv]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)
 
 
 def boot(argv: list[str]) -> None:
-    """``python -m django_testkit.covboot KIND TARGET ARGV...``: measure, then run."""
+    """``python -m django_testkit.cov.session KIND TARGET ARGV...``: measure, then run."""
     global _session
     spec = _with_fragments(CoverageSpec.from_json(os.environ.pop(ENV)))
     kind, target, *original = argv
@@ -164,6 +169,6 @@ def boot(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from django_testkit.covboot import boot as _boot
+    from django_testkit.cov.session import boot as _boot
 
     _boot(sys.argv[1:])

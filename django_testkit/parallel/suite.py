@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit.exceptions import TestkitError
-from django_testkit.scheduling import Strategy, Unit
+from django_testkit.parallel.scheduling import Strategy, Unit
 
 if TYPE_CHECKING:
-    from django_testkit.measure import CoverageSpec
-    from django_testkit.workerdb import WorkerDatabases
+    from django_testkit.cov.measure import CoverageSpec
+    from django_testkit.databases.workers import WorkerDatabases
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
 
@@ -142,8 +142,8 @@ class PoolSuite(unittest.TestSuite):
         if self.context is None:
             raise PoolError("PoolSuite.run() needs prepare() first (TestkitRunner does it).")
         # The machinery is imported only by runs that use workers.
-        from django_testkit.poolrun import PoolRun
-        from django_testkit.worker import WorkerSetup
+        from django_testkit.parallel.controller import PoolRun
+        from django_testkit.parallel.worker import WorkerSetup
 
         context = self.context
         run = PoolRun(self, context, result)

@@ -19,18 +19,18 @@ from typing import Any
 
 from django_testkit import leftovers
 from django_testkit.interrupts import Terminated, signals_call
-from django_testkit.pool import NotRun, PoolContext, PoolError
-from django_testkit.poolworkers import (
+from django_testkit.parallel.handles import (
     WorkerHandle,
     death_report,
     describe_exit,
     start_worker,
     stop_workers,
 )
-from django_testkit.progress import Progress
-from django_testkit.replay import replay
-from django_testkit.scheduling import Unit, estimate_durations, remaining_seconds
-from django_testkit.worker import WorkerSetup
+from django_testkit.parallel.progress import Progress
+from django_testkit.parallel.results import replay
+from django_testkit.parallel.scheduling import Unit, estimate_durations, remaining_seconds
+from django_testkit.parallel.suite import NotRun, PoolContext, PoolError
+from django_testkit.parallel.worker import WorkerSetup
 
 #: How long an overrunning worker gets to dump its stacks before it is killed.
 TIMEOUT_KILL_GRACE = 5.0

@@ -16,8 +16,8 @@ from typing import Any
 from django.db import connections
 
 from django_testkit import leftovers
-from django_testkit import worker as worker_module
-from django_testkit.worker import WorkerSetup
+from django_testkit.parallel import worker as worker_module
+from django_testkit.parallel.worker import WorkerSetup
 
 #: How long stopped workers get to exit before they are killed.
 STOP_GRACE = 2.0

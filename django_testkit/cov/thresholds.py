@@ -10,17 +10,13 @@ displayed numbers follow coverage.py, so a total that ``coverage report
 from __future__ import annotations
 
 import fnmatch
-import math
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django_testkit.exceptions import ConfigurationError
-
 _SUMMED = ("num_statements", "covered_lines", "num_branches", "covered_branches")
-_RULES_EXAMPLE = '{"shop/payments/*": 100, "billing": 90}'
 
 
 def percent(covered: int, total: int) -> float:
@@ -268,40 +264,3 @@ def check_baseline(
     return Shortfall(
         label, actual, baseline - tolerance, precision, baseline=baseline, basis=basis
     )
-
-
-def parse_minimum(value: object, where: str) -> float:
-    """A threshold from a setting or option: a number (or numeric string) from 0 to 100."""
-    fix = "use a number from 0 to 100, such as 90 or 87.5."
-    number = math.nan
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        except OverflowError:
-            # An int too large for a float is still a number, just not a percentage.
-            number = math.inf
-    if math.isnan(number):
-        raise ConfigurationError(f"{where} = {value!r} is not a percentage; {fix}")
-    if not 0 <= number <= 100:
-        raise ConfigurationError(f"{where} = {value!r} is outside 0-100; {fix}")
-    return number
-
-
-def parse_rules(value: object, where: str) -> dict[str, float]:
-    """Per-path thresholds: a mapping of path patterns or app labels to minimums."""
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"{where} = {value!r} is not a mapping of paths or app labels to percentages; "
-            f"write it as {_RULES_EXAMPLE}."
-        )
-    rules: dict[str, float] = {}
-    for key, minimum in value.items():
-        if not isinstance(key, str) or not key.strip():
-            raise ConfigurationError(
-                f"{where} has the key {key!r}, which is not a path pattern or app label; "
-                f"write it as {_RULES_EXAMPLE}."
-            )
-        rules[key] = parse_minimum(minimum, f"{where}[{key!r}]")
-    return rules

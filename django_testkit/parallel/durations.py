@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from django_testkit.atomic import MISSING, OTHER, STREAM, kind_of, write_text
+from django_testkit.files import MISSING, OTHER, STREAM, kind_of, write_text
 
 #: Version of the file layout; a file in another format is ignored.
 FORMAT = 1

@@ -1,13 +1,13 @@
-"""Carry out a :class:`~django_testkit.dbplan.DatabasePlan`, and undo exactly what it did.
+"""Carry out a :class:`~django_testkit.databases.plan.DatabasePlan`, and undo exactly what it did.
 
-Setup builds every created alias (see :mod:`django_testkit.dbbuild`), aliases
+Setup builds every created alias (see :mod:`django_testkit.databases.build`), aliases
 with no dependency path between them at the same time on database servers,
 then points mirrors (and aliases that share a test database) at their
 primary, then serializes for ``serialized_rollback``. Whatever fails or is
 interrupted, the databases this run created are destroyed before the error
 goes on, and teardown never touches a database the run did not create.
 Before anything is created the run locks its test databases against other
-runs (see :mod:`django_testkit.dblock`); teardown releases the locks.
+runs (see :mod:`django_testkit.databases.locks`); teardown releases the locks.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 from django.db import connections
 
-from django_testkit import forkjobs
-from django_testkit.dbbuild import (
+from django_testkit.databases import jobs as joblib
+from django_testkit.databases.build import (
     BuildOptions,
     build,
     destroy_clones,
@@ -34,11 +34,11 @@ from django_testkit.dbbuild import (
     scratch_connection,
     use_database,
 )
-from django_testkit.dblock import RunLocks, lock_test_databases
-from django_testkit.dbnames import sqlite_path
-from django_testkit.dbplan import DatabasePlan
+from django_testkit.databases.fingerprint import schema_fingerprint
+from django_testkit.databases.locks import RunLocks, lock_test_databases
+from django_testkit.databases.names import sqlite_path
+from django_testkit.databases.plan import DatabasePlan
 from django_testkit.exceptions import TestkitError
-from django_testkit.fingerprint import schema_fingerprint
 
 #: A dropped connection can take a moment to leave the server's session list.
 DESTROY_ATTEMPTS = 10
@@ -96,7 +96,7 @@ class TestDatabases:
     #: Every test ended (set by the runner): teardown marks kept databases clean.
     tests_ended: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    #: This run's locks on its test databases, held until teardown (see dblock).
+    #: This run's locks on its test databases, held until teardown (see :mod:`.locks`).
     locks: RunLocks = field(default_factory=RunLocks, repr=False)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, bool]]:
@@ -109,7 +109,7 @@ class TestDatabases:
         return next((item for item in self.created if item.alias == alias), None)
 
     def on_event(self, time_keeper: Any, job: str, event: tuple[Any, ...]) -> None:
-        """Record what a build job reports, in the parent (see :mod:`dbbuild`)."""
+        """Record what a build job reports, in the parent (see :mod:`.build`)."""
         with self._lock:
             kind = event[0]
             if kind == "timing" and hasattr(time_keeper, "records"):
@@ -167,9 +167,9 @@ def setup_test_databases(
         if _concurrently(owners, builds):
             connections.close_all()
             processes = options.processes or os.cpu_count() or 1
-            forkjobs.run_forked(jobs, requires, processes, on_event)
+            joblib.run_forked(jobs, requires, processes, on_event)
         else:
-            forkjobs.run_in_process(jobs, owners, on_event)
+            joblib.run_in_process(jobs, owners, on_event)
         for alias, primary in [*shared.items(), *plan.mirrors.items()]:
             record.pointed[alias] = connections[alias].settings_dict["NAME"]
             record.targets[alias] = primary
@@ -179,7 +179,7 @@ def setup_test_databases(
         if options.debug_sql:
             for alias in connections:
                 connections[alias].force_debug_cursor = True
-    except forkjobs.JobFailed as failure:
+    except joblib.JobFailed as failure:
         _clean_up(record)
         if failure.details:
             print(failure.details, file=sys.stderr)
@@ -231,7 +231,7 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
 def _concurrently(owners: list[str], builds: dict[str, BuildOptions]) -> bool:
     """Fork builders only on servers, and only when there is migrating to do (Django's
     questions about existing databases were asked before, in this process)."""
-    if len(owners) < 2 or not forkjobs.can_fork():
+    if len(owners) < 2 or not joblib.can_fork():
         return False
     if all(item.reusable for item in builds.values()):
         return False

@@ -1,6 +1,6 @@
 """Run locks on database servers: PostgreSQL advisory locks, MySQL/MariaDB named locks.
 
-See :mod:`django_testkit.dblock` for what a run lock is. Each lock lives on a
+See :mod:`django_testkit.databases.locks` for what a run lock is. Each lock lives on a
 dedicated connection made from the alias's settings (never a pooled one) and
 ends with it, so a killed run's lock vanishes with its process.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connections
 
-from django_testkit.dblock import (
+from django_testkit.databases.locks import (
     HOLDER_WAIT_SECONDS,
     DatabaseInUseError,
     Holder,

@@ -24,7 +24,7 @@ closed, so a killed run's locks vanish with it. Forked children (database
 builders, parallel workers) never release a lock: in a child, each lock's file
 descriptor is pointed at ``/dev/null`` right after the fork, so whatever the
 child does with its copy cannot reach the server or the lock file.
-The server locks live in :mod:`django_testkit.dbserverlock`.
+The server locks live in :mod:`django_testkit.databases.serverlocks`.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def lock_test_databases(targets: Iterable[tuple[str, str | None]]) -> RunLocks:
                         held.locks.append(_FileLock(os.path.abspath(name), holder))
             elif vendor in ("postgresql", "mysql"):
                 # Imported here: that module builds on this one's holder and registry.
-                from django_testkit.dbserverlock import server_lock
+                from django_testkit.databases.serverlocks import server_lock
 
                 held.locks.append(server_lock(alias, name, holder))
     except BaseException:

@@ -1,6 +1,6 @@
 """Build one alias's test database and its worker clones: create, reuse or rebuild.
 
-Each build is a job for :mod:`django_testkit.forkjobs`: it may run in this
+Each build is a job for :mod:`django_testkit.databases.jobs`: it may run in this
 process or in a forked child, and it reports what it did through ``emit`` so
 that the parent always knows which databases exist and must be cleaned up:
 
@@ -13,7 +13,7 @@ that the parent always knows which databases exist and must be cleaned up:
     a worker clone is about to be made (or reused, when ``kept``).
 
 With ``--reuse-db`` a kept database or clone is reused only when its state
-row (see :mod:`django_testkit.dbstate`) has the current fingerprint, names
+row (see :mod:`django_testkit.databases.state`) has the current fingerprint, names
 that very database and says the last run using it finished; it is marked
 dirty before use. A rebuilt database, or a clone copied afresh, gets its own
 row once it is complete: the row is the last thing written to it.
@@ -32,7 +32,8 @@ from django.conf import settings
 from django.db import connections
 
 from django_testkit._compat import create_test_db_without_serializing
-from django_testkit.dbstate import (
+from django_testkit.databases.jobs import Emit
+from django_testkit.databases.state import (
     STATE_TABLE,
     StoredState,
     identity,
@@ -44,7 +45,6 @@ from django_testkit.dbstate import (
     scratch_connection,
     write_state,
 )
-from django_testkit.forkjobs import Emit
 
 __all__ = [
     "STATE_TABLE",
@@ -130,7 +130,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
             creation.create_test_db(
                 verbosity=options.verbosity,
                 # A stale database of ours is replaced without asking; any other was
-                # asked about before building (see dbsetup).
+                # asked about before building (see :mod:`.setup`).
                 autoclobber=not options.interactive or stored is not None or options.confirmed,
                 **create_test_db_without_serializing(creation),
                 keepdb=options.keepdb and not options.fingerprint,
@@ -194,7 +194,7 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
         connection.settings_dict["NAME"]
     )
     if in_memory and options.start_method != "fork":
-        # Workers load a snapshot of it instead (see workerdb).
+        # Workers load a snapshot of it instead (see :mod:`.workers`).
         return
 
     def clone(suffix: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import connections
 from django.test import TestCase, TransactionTestCase
 
-from django_testkit.dbplan import legacy_test_settings
+from django_testkit.databases.plan import legacy_test_settings
 
 
 class MirrorSharing:
@@ -77,7 +77,7 @@ def with_mirror_sharing(resultclass: type, sharing: MirrorSharing) -> type:
 
 #: Test classes whose ``databases`` this process extended: (module, qualname) -> added
 #: aliases. Workers started fresh (spawn, forkserver) import the classes again and
-#: repeat the extension from this record (see :mod:`django_testkit.workerdb`).
+#: repeat the extension from this record (see :mod:`django_testkit.databases.workers`).
 _extended: dict[tuple[str, str], tuple[str, ...]] = {}
 
 

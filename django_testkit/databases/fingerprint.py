@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from django_testkit.importscan import imported_project_files, is_project_file
+from django_testkit.databases.importscan import imported_project_files, is_project_file
 
 #: TEST keys that do not change what a database contains.
 _NEUTRAL_TEST_KEYS = {"NAME", "MIRROR", "DEPENDENCIES", "SERIALIZE"}

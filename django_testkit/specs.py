@@ -1,4 +1,4 @@
-"""Coverage options as users write them: report specs and source lists (pure).
+"""Coverage option values as users write them, parsed: reports, sources, thresholds (pure).
 
 ``--cov-report`` takes ``TYPE[:DEST][:skip-covered]`` as pytest-cov does;
 ``--cov`` takes an optional source (a directory or an importable package).
@@ -8,6 +8,8 @@ stops the run before any database is created.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django_testkit.exceptions import ConfigurationError
@@ -26,6 +28,7 @@ REPORT_TYPES: dict[str, str] = {
 #: Types that accept ``:skip-covered``.
 SKIPPABLE = frozenset({"term", "term-missing", "html", "markdown", "markdown-append"})
 SKIP_COVERED = "skip-covered"
+_RULES_EXAMPLE = '{"shop/payments/*": 100, "billing": 90}'
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,40 @@ def parse_sources(value: object, where: str) -> tuple[str, ...]:
             "directories and packages such as ['shop', 'billing']."
         )
     return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def parse_minimum(value: object, where: str) -> float:
+    """A threshold from a setting or option: a number (or numeric string) from 0 to 100."""
+    fix = "use a number from 0 to 100, such as 90 or 87.5."
+    number = math.nan
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        except OverflowError:
+            # An int too large for a float is still a number, just not a percentage.
+            number = math.inf
+    if math.isnan(number):
+        raise ConfigurationError(f"{where} = {value!r} is not a percentage; {fix}")
+    if not 0 <= number <= 100:
+        raise ConfigurationError(f"{where} = {value!r} is outside 0-100; {fix}")
+    return number
+
+
+def parse_rules(value: object, where: str) -> dict[str, float]:
+    """Per-path thresholds: a mapping of path patterns or app labels to minimums."""
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a mapping of paths or app labels to percentages; "
+            f"write it as {_RULES_EXAMPLE}."
+        )
+    rules: dict[str, float] = {}
+    for key, minimum in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigurationError(
+                f"{where} has the key {key!r}, which is not a path pattern or app label; "
+                f"write it as {_RULES_EXAMPLE}."
+            )
+        rules[key] = parse_minimum(minimum, f"{where}[{key!r}]")
+    return rules

@@ -15,14 +15,19 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 
 from django_testkit.config import TestkitConfig
-from django_testkit.dbsetup import TestDatabases
+from django_testkit.databases.setup import TestDatabases
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.pool import PoolContext, PoolSuite
-from django_testkit.scheduling import STRATEGIES, strategy_for
-from django_testkit.timings import DEFAULT_PATH, load_durations, merge_durations, save_durations
+from django_testkit.parallel.durations import (
+    DEFAULT_PATH,
+    load_durations,
+    merge_durations,
+    save_durations,
+)
+from django_testkit.parallel.scheduling import STRATEGIES, strategy_for
+from django_testkit.parallel.suite import PoolContext, PoolSuite
 
 if TYPE_CHECKING:
-    from django_testkit.workerdb import WorkerDatabases
+    from django_testkit.databases.workers import WorkerDatabases
 
 #: How many not-run test ids the summary lists before it just counts them.
 NOT_RUN_LISTED = 20
@@ -118,7 +123,7 @@ def pool_context(runner: Any) -> PoolContext:
     record = runner.databases
 
     def make_databases(scratch: Path) -> WorkerDatabases:
-        from django_testkit.workerdb import describe
+        from django_testkit.databases.workers import describe
 
         if isinstance(record, TestDatabases):
             owners = [item.alias for item in record.created]
@@ -134,7 +139,7 @@ def pool_context(runner: Any) -> PoolContext:
         return describe(owners, pointed, runner.start_method, scratch, runner.debug_sql)
 
     def refresh_slot(slot: int) -> None:
-        from django_testkit.dbbuild import recopy_clone
+        from django_testkit.databases.build import recopy_clone
 
         if isinstance(record, TestDatabases):
             for item in record.created:

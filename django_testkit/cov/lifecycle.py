@@ -13,13 +13,15 @@ from typing import Any
 
 import coverage as coveragepy
 
-from django_testkit import atomic, covboot, measure
+from django_testkit import files
 from django_testkit.config import TestkitConfig
-from django_testkit.covoptions import ReportSpec
+from django_testkit.cov import measure
+from django_testkit.cov import session as sessions
+from django_testkit.cov.gates import check_baseline_before_the_run
+from django_testkit.cov.measure import CoverageSpec
+from django_testkit.cov.reports import resolve_destinations
 from django_testkit.exceptions import EXIT_OK, ConfigurationError
-from django_testkit.gates import check_baseline_before_the_run
-from django_testkit.measure import CoverageSpec
-from django_testkit.reports import resolve_destinations
+from django_testkit.specs import ReportSpec
 
 
 class NullCoverage:
@@ -63,7 +65,7 @@ class Coverage:
     """Coverage is on: the session measuring this process, then reports and gates."""
 
     def __init__(
-        self, config: TestkitConfig, session: covboot.Session, reports: tuple[ReportSpec, ...]
+        self, config: TestkitConfig, session: sessions.Session, reports: tuple[ReportSpec, ...]
     ) -> None:
         self.config = config
         self.session = session
@@ -75,7 +77,7 @@ class Coverage:
     def result_class(self, base: type) -> type:
         if not self.session.spec.contexts:
             return base
-        from django_testkit.contexts import with_test_contexts
+        from django_testkit.cov.contexts import with_test_contexts
 
         return with_test_contexts(base, self.session.cov)
 
@@ -85,14 +87,14 @@ class Coverage:
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
         """Reports and thresholds after a run in which ``failed`` tests failed."""
-        from django_testkit.gates import report_and_check
+        from django_testkit.cov.gates import report_and_check
 
         return report_and_check(runner, self, failed, incomplete)
 
 
 def _check_data_file(data_file: str) -> None:
     """Stop with one line when coverage could not write its data beside ``data_file``."""
-    problem = atomic.destination_problem(os.path.abspath(data_file))
+    problem = files.destination_problem(os.path.abspath(data_file))
     if problem is not None:
         raise ConfigurationError(
             f"coverage's data file {os.path.abspath(data_file)} cannot be written: {problem}; "
@@ -107,7 +109,7 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
         return NullCoverage()
     if config.diff_fail_under is not None and config.diff_base:
         # A base that names no commit is a bad value: stop before any database exists.
-        from django_testkit.gitdiff import resolve_base
+        from django_testkit.cov.gitdiff import resolve_base
 
         resolve_base(config.diff_base, os.getcwd())
     default = (ReportSpec("term"),)
@@ -115,19 +117,19 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
         default if config.cov_report is None else config.cov_report, os.environ
     )
     check_baseline_before_the_run(config)
-    session = covboot.current()
+    session = sessions.current()
     if session is None:
         spec = measure.build_spec(config, project_dir(), _settings_file())
         outer = coveragepy.Coverage.current()
         if outer is not None:
             _check_data_file(str(outer.get_option("run:data_file")))
-            session = covboot.adopt(outer, spec)
+            session = sessions.adopt(outer, spec)
         else:
             _check_data_file(spec.data_file)
-            target = covboot.entry_point()
+            target = sessions.entry_point()
             if target is not None:
-                covboot.relaunch(spec, target)
-            session = covboot.start_here(spec)
+                sessions.relaunch(spec, target)
+            session = sessions.start_here(spec)
     if verbosity >= 2:
         print(session.spec.described)
     if session.note:

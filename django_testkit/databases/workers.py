@@ -12,7 +12,7 @@ its connections for its clone slot (:func:`connect`):
 - a mirror, or an alias sharing another's test database, points at the
   worker's database of its primary, so reads see the worker's writes;
 - test classes whose ``databases`` the parent extended with mirrors'
-  primaries (see :func:`django_testkit.mirroring.include_mirror_primaries`)
+  primaries (see :func:`django_testkit.databases.mirrors.include_mirror_primaries`)
   are imported and extended again in a fresh process.
 """
 
@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from django.db import connections
 
-from django_testkit import mirroring
+from django_testkit.databases import mirrors
 
 #: In-memory SQLite databases a worker loaded; kept open so they live as long as it does.
 _memory_keepers: list[sqlite3.Connection] = []
@@ -92,7 +92,7 @@ def describe(
         serialized=serialized,
         snapshots=snapshots,
         debug_sql=debug_sql,
-        extended=mirroring.extensions(),
+        extended=mirrors.extensions(),
     )
 
 
@@ -137,7 +137,7 @@ def connect(databases: WorkerDatabases, slot: int, *, fresh_process: bool) -> No
         connections[alias].close()
         connections[alias].creation.set_as_test_mirror(connections[owner].settings_dict)
     if fresh_process:
-        mirroring.repeat_extensions(databases.extended)
+        mirrors.repeat_extensions(databases.extended)
         for alias, contents in databases.serialized.items():
             connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         if databases.debug_sql:

@@ -15,7 +15,9 @@ from typing import Any
 
 from coverage.exceptions import NoDataError
 
-from django_testkit import atomic, gitdiff, reports, thresholds
+from django_testkit import files
+from django_testkit.cov import gitdiff, reports, thresholds
+from django_testkit.cov.thresholds import Shortfall
 from django_testkit.exceptions import (
     EXIT_OK,
     EXIT_TESTS_FAILED,
@@ -23,7 +25,6 @@ from django_testkit.exceptions import (
     ConfigurationError,
     TestkitError,
 )
-from django_testkit.thresholds import Shortfall
 
 
 def _app_roots(rules: dict[str, float]) -> dict[str, str]:
@@ -75,11 +76,11 @@ def read_baseline(path: Path) -> float | None:
     that is not a regular file (a directory, a FIFO...), raises a one-line
     ``ConfigurationError``: a ratchet that cannot read its baseline must not pass.
     """
-    kind = atomic.kind_of(path)
-    if kind == atomic.MISSING:
+    kind = files.kind_of(path)
+    if kind == files.MISSING:
         return None
     problem = ""
-    if kind != atomic.REGULAR:
+    if kind != files.REGULAR:
         problem = "it is not a regular file"
     else:
         try:
@@ -110,7 +111,7 @@ def check_baseline_before_the_run(config: Any) -> None:
     path = Path(config.cov_baseline)
     read_baseline(path)
     if config.cov_update_baseline:
-        atomic.check_destination(path, "--cov-baseline", ".testkit/coverage-baseline.json")
+        files.check_destination(path, "--cov-baseline", ".testkit/coverage-baseline.json")
 
 
 def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list[Any]:
@@ -123,7 +124,7 @@ def _baseline(config: Any, total: float, precision: int, all_good: bool) -> list
     if shortfall is not None:
         found.append(shortfall)
     elif config.cov_update_baseline and all_good and (recorded is None or total > recorded):
-        atomic.write_text(path, json.dumps({"total": round(total, 4)}) + "\n")
+        files.write_text(path, json.dumps({"total": round(total, 4)}) + "\n")
         found.append(
             f"Coverage baseline raised to {thresholds.display_percent(total, precision)} "
             f"in {path}."

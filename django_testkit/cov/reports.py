@@ -3,7 +3,7 @@
 File reports are written beside their destination under a temporary name and
 moved into place when complete (through a link, at its target); a device, FIFO
 or ``/dev/stdout`` gets the finished report in one write and is never replaced
-(see :mod:`django_testkit.atomic`). An HTML directory is replaced as a whole.
+(see :mod:`django_testkit.files`). An HTML directory is replaced as a whole.
 Destinations are checked before the run starts, so an unwritable path stops
 the run before any database is created.
 """
@@ -23,23 +23,23 @@ from typing import Any, TextIO
 
 import coverage
 
-from django_testkit import atomic
-from django_testkit.covoptions import ReportSpec
+from django_testkit import files
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.specs import ReportSpec
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
 def _html_problem(dest: str) -> str | None:
     """Why the HTML report's directory could not be written at ``dest``, or None."""
-    kind = atomic.kind_of(dest)
-    if kind == atomic.DIRECTORY:
+    kind = files.kind_of(dest)
+    if kind == files.DIRECTORY:
         # Its parent must take the new directory that replaces it.
         parent = os.path.dirname(os.path.realpath(dest))
-        return atomic.destination_problem(os.path.join(parent, ".testkit-html"))
-    if kind != atomic.MISSING:
+        return files.destination_problem(os.path.join(parent, ".testkit-html"))
+    if kind != files.MISSING:
         return "it is a file, and an HTML report is a directory"
-    return atomic.destination_problem(os.path.join(dest, "index.html"))
+    return files.destination_problem(os.path.join(dest, "index.html"))
 
 
 def resolve_destinations(
@@ -65,7 +65,7 @@ def resolve_destinations(
             if spec.kind == "html":
                 problem = _html_problem(spec.dest)
             else:
-                problem = atomic.destination_problem(spec.dest)
+                problem = files.destination_problem(spec.dest)
             if problem is not None:
                 raise ConfigurationError(
                     f"--cov-report {spec.kind}:{spec.dest} cannot be written ({problem}); "
@@ -85,7 +85,7 @@ def _replace_dir(dest: str, write: Any) -> None:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    if atomic.kind_of(target) not in (atomic.DIRECTORY, atomic.MISSING):
+    if files.kind_of(target) not in (files.DIRECTORY, files.MISSING):
         shutil.rmtree(scratch, ignore_errors=True)
         raise OSError(errno.ENOTDIR, "it is a file, and an HTML report is a directory", dest)
     shutil.rmtree(target, ignore_errors=True)
@@ -108,13 +108,13 @@ def write_report(cov: coverage.Coverage, spec: ReportSpec, out: TextIO = sys.std
         _replace_dir(dest, lambda d: cov.html_report(directory=d, skip_covered=spec.skip_covered))
         return f"Coverage HTML written to dir {dest}"
     if kind == "markdown-append":
-        atomic.append_text(Path(dest), _markdown(cov, spec))
+        files.append_text(Path(dest), _markdown(cov, spec))
         return f"Coverage Markdown appended to {dest}"
     if kind == "markdown":
-        atomic.write_text(Path(dest), _markdown(cov, spec))
+        files.write_text(Path(dest), _markdown(cov, spec))
     else:
         writer: Callable[..., float] = getattr(cov, f"{kind}_report")
-        atomic.replace_file(Path(dest), lambda path: writer(outfile=str(path)))
+        files.replace_file(Path(dest), lambda path: writer(outfile=str(path)))
     names = {"xml": "XML", "json": "JSON", "lcov": "LCOV", "markdown": "Markdown"}
     return f"Coverage {names[kind]} written to file {dest}"
 

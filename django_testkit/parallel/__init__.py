@@ -1,0 +1,1 @@
+"""Parallel runs: the parent's pool of worker processes and what travels between them."""
