@@ -1,104 +1,284 @@
-"""The coverage options of ``manage.py test`` (pytest-cov's names) and their CLI values."""
+"""Every runner option, declared once: setting, variable, flag, parser, choices, default, help.
+
+Each field of :class:`TestkitConfig` is one option (the frozen config of a run
+is also the table of options). Its name, upper-cased, is the ``settings.TESTKIT``
+key; with ``TESTKIT_`` in front, the environment variable; a field declared with
+an argparse group also has ``--its-name`` on ``manage.py test``. Its default is
+the field's; its parser comes from :mod:`django_testkit.specs`.
+:mod:`django_testkit.config` builds the command line and reads settings,
+environment and command line from these fields. Adding an option is one field
+here plus the code that uses it.
+"""
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-#: Runner keyword arguments that are coverage options, as the parser names them.
-COVERAGE_OPTIONS = (
-    "cov",
-    "no_cov",
-    "cov_report",
-    "cov_branch",
-    "cov_fail_under",
-    "cov_context",
-    "cov_config",
-    "cov_templates",
-    "diff_base",
-    "diff_fail_under",
-    "cov_baseline",
-    "cov_baseline_tolerance",
-    "cov_update_baseline",
+from django_testkit.specs import (
+    DEFAULT_DURATIONS,
+    REPORT_TYPES,
+    ReportSpec,
+    choice_of,
+    cov_given,
+    parse_boolean,
+    parse_count,
+    parse_durations_file,
+    parse_minimum,
+    parse_optional_minimum,
+    parse_optional_sources,
+    parse_path,
+    parse_reports,
+    parse_rules,
+    parse_seconds,
+    parse_suffix,
+    parse_text,
+    rules_from_environment,
+    sources_from_environment,
 )
 
+#: The choices of ``--schedule``, ``--start-method`` and ``--cov-context``.
+SCHEDULES = ("duration", "discovery")
+START_METHODS = ("fork", "spawn", "forkserver")
+COV_CONTEXTS = ("test",)
+#: Checks a value and returns it as the config holds it; the ``str`` names where it came from.
+Parser = Callable[[object, str], Any]
 
-def add_coverage_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("django-testkit: coverage")
-    group.add_argument(
-        "--cov",
+
+class Source(StrEnum):
+    """Where a value of the config came from; later sources win."""
+
+    DEFAULT = "default"
+    SETTINGS = "settings"
+    ENVIRONMENT = "environment"
+    COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """An option's ``--flag`` on ``manage.py test``: argparse group, help and details."""
+
+    group: str
+    help: str
+    action: str | None = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    nargs: str | None = None
+    const: object = None
+    #: What argparse's value means as an option value (None: not given).
+    given: Callable[[Any], object] = field(default=lambda value: value)
+
+    def argparse_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"help": self.help}
+        if self.action == "store_true":
+            details["default"] = None
+        named = ("action", "metavar", "choices", "nargs", "const")
+        details.update({name: getattr(self, name) for name in named if getattr(self, name)})
+        return details
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """How an option is parsed, read from the environment and given on the command line."""
+
+    parse: Parser
+    flag: Flag | None
+    #: Turns a ``TESTKIT_*`` string into a value as settings would write it.
+    from_environment: Callable[[str], object]
+
+
+def option(
+    default: Any,
+    parse: Parser,
+    group: str = "",
+    help: str = "",
+    *,
+    from_environment: Callable[[str], object] = lambda text: text,
+    **flag: Any,
+) -> Any:
+    """A :class:`TestkitConfig` field that is an option; with a ``group``, also a flag."""
+    declared = Declaration(parse, Flag(group, help, **flag) if group else None, from_environment)
+    metadata = {"option": declared}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+_DATABASES = "django-testkit: test databases"
+_PARALLEL = "django-testkit: parallel workers"
+_COVERAGE = "django-testkit: coverage"
+_SWITCH = "store_true"
+
+
+@dataclass(frozen=True)
+class TestkitConfig:
+    """The options of one run, and where each value came from (see :meth:`origin`)."""
+
+    __test__ = False
+
+    db_suffix: str = option(
+        "",
+        parse_suffix,
+        _DATABASES,
+        "Append _SUFFIX to every test database name, so that runs sharing a "
+        "server do not collide (also TESTKIT_DB_SUFFIX).",
+        metavar="SUFFIX",
+    )
+    reuse_db: bool = option(
+        False,
+        parse_boolean,
+        _DATABASES,
+        "Keep the test databases and reuse them on the next run while their schema "
+        "fingerprint (migrations, models, settings) is unchanged; rebuild them otherwise.",
+        action=_SWITCH,
+        given=lambda value: value or None,
+    )
+    #: Inside ``TestCase``, mirrors use their primary's connection and transaction.
+    mirrors_see_primary_writes: bool = option(True, parse_boolean)
+    #: How many test databases may be created at once on a server (0: one per CPU).
+    setup_processes: int = option(0, parse_count)
+    timeout: float = option(
+        0.0,
+        parse_seconds,
+        _PARALLEL,
+        "Stop a test that runs longer than this in a parallel worker, report where "
+        "it was stuck and go on with a fresh worker (0: no limit).",
+        metavar="SECONDS",
+    )
+    schedule: str = option(
+        "duration",
+        choice_of(SCHEDULES, "a schedule"),
+        _PARALLEL,
+        "Order in which parallel workers take test classes: 'duration' (longest "
+        "first, from recorded durations; the default) or 'discovery' (Django's order).",
+        choices=SCHEDULES,
+    )
+    #: "": multiprocessing's default start method.
+    start_method: str = option(
+        "",
+        choice_of(START_METHODS, "a multiprocessing start method"),
+        _PARALLEL,
+        "How worker processes start (default: multiprocessing's start method).",
+        choices=START_METHODS,
+    )
+    durations_file: str = option(
+        "",
+        parse_durations_file,
+        _PARALLEL,
+        "Where test class durations are recorded for scheduling "
+        f"(default: {DEFAULT_DURATIONS} in the project directory).",
+        metavar="PATH",
+    )
+    #: None: coverage off; empty: the project, or coverage's [run] source.
+    cov: tuple[str, ...] | None = option(
+        None,
+        parse_optional_sources,
+        _COVERAGE,
+        "Measure coverage; SOURCE (repeatable) is a directory or package to measure "
+        "(default: coverage's [run] source, else the project without tests, migrations "
+        "and settings).",
+        metavar="SOURCE",
         action="append",
         nargs="?",
         const=True,
-        metavar="SOURCE",
-        help="Measure coverage; SOURCE (repeatable) is a directory or package to measure "
-        "(default: coverage's [run] source, else the project without tests, migrations "
-        "and settings).",
+        given=cov_given,
+        from_environment=sources_from_environment,
     )
-    group.add_argument(
-        "--cov-report",
-        action="append",
+    no_cov: bool = option(False, parse_boolean, _COVERAGE, "Turn coverage off.", action=_SWITCH)
+    #: None: a terminal table.
+    cov_report: tuple[ReportSpec, ...] | None = option(
+        None,
+        parse_reports,
+        _COVERAGE,
+        f"Report to write (repeatable): {', '.join(REPORT_TYPES)}; add :skip-covered to "
+        "skip full files; --cov-report= for none (default: term).",
         metavar="TYPE[:DEST]",
-        help="Report to write (repeatable): term, term-missing, html, xml, json, lcov, "
-        "markdown, markdown-append; add :skip-covered to skip full files; --cov-report= "
-        "for none (default: term).",
+        action="append",
+        from_environment=lambda text: text.split(","),
     )
-    group.add_argument(
-        "--cov-branch", action="store_true", default=None, help="Measure branch coverage."
+    #: None: as coverage's configuration says.
+    cov_branch: bool | None = option(
+        None, parse_boolean, _COVERAGE, "Measure branch coverage.", action=_SWITCH
     )
-    group.add_argument(
-        "--cov-fail-under",
+    #: None: coverage's fail_under, if any.
+    cov_fail_under: float | None = option(
+        None,
+        parse_optional_minimum,
+        _COVERAGE,
+        "Exit with status 2 when total coverage is below MIN percent.",
         metavar="MIN",
-        help="Exit with status 2 when total coverage is below MIN percent.",
     )
-    group.add_argument(
-        "--cov-context",
-        choices=("test",),
-        help="Record which test ran each line (shown in the HTML report).",
+    cov_context: str = option(
+        "",
+        choice_of(("", *COV_CONTEXTS), "a coverage context"),
+        _COVERAGE,
+        "Record which test ran each line (shown in the HTML report).",
+        choices=COV_CONTEXTS,
     )
-    group.add_argument(
-        "--cov-config", metavar="PATH", help="coverage.py configuration file to use."
-    )
-    group.add_argument("--no-cov", action="store_true", default=None, help="Turn coverage off.")
-    group.add_argument(
-        "--cov-templates",
-        action="store_true",
-        default=None,
-        help="Also measure Django templates (needs django_coverage_plugin).",
-    )
-    group.add_argument(
-        "--diff-base",
-        metavar="REF",
-        help="Git revision that changed lines are compared with (default: the merge base "
-        "with the main branch).",
-    )
-    group.add_argument(
-        "--diff-fail-under",
-        metavar="MIN",
-        help="Exit with status 2 when less than MIN percent of the changed executable lines ran.",
-    )
-    group.add_argument(
-        "--cov-baseline",
+    cov_config: str = option(
+        "",
+        parse_path,
+        _COVERAGE,
+        "coverage.py configuration file to use.",
         metavar="PATH",
-        help="Coverage ratchet: fail when total coverage drops below the total in PATH.",
     )
-    group.add_argument(
-        "--cov-baseline-tolerance",
+    cov_templates: bool = option(
+        False,
+        parse_boolean,
+        _COVERAGE,
+        "Also measure Django templates (needs django_coverage_plugin).",
+        action=_SWITCH,
+    )
+    #: Minimum percentage per glob or app label.
+    # option() gives a dict default a default_factory, as field() would.
+    cov_fail_under_paths: dict[str, float] = option(  # noqa: RUF009
+        {}, parse_rules, from_environment=rules_from_environment
+    )
+    diff_base: str = option(
+        "",
+        parse_text,
+        _COVERAGE,
+        "Git revision that changed lines are compared with (default: the merge base "
+        "with the main branch).",
+        metavar="REF",
+    )
+    diff_fail_under: float | None = option(
+        None,
+        parse_optional_minimum,
+        _COVERAGE,
+        "Exit with status 2 when less than MIN percent of the changed executable lines ran.",
+        metavar="MIN",
+    )
+    cov_baseline: str = option(
+        "",
+        parse_path,
+        _COVERAGE,
+        "Coverage ratchet: fail when total coverage drops below the total in PATH.",
+        metavar="PATH",
+    )
+    cov_baseline_tolerance: float = option(
+        0.0,
+        parse_minimum,
+        _COVERAGE,
+        "How many percentage points total coverage may drop below the baseline.",
         metavar="POINTS",
-        help="How many percentage points total coverage may drop below the baseline.",
     )
-    group.add_argument(
-        "--cov-update-baseline",
-        action="store_true",
-        default=None,
-        help="Raise the baseline to this run's total when everything passed.",
+    cov_update_baseline: bool = option(
+        False,
+        parse_boolean,
+        _COVERAGE,
+        "Raise the baseline to this run's total when everything passed.",
+        action=_SWITCH,
     )
+    #: Where each value that is not its default came from.
+    origins: dict[str, Source] = field(default_factory=dict)
 
+    @property
+    def coverage_on(self) -> bool:
+        return (self.cov is not None or self.cov_templates) and not self.no_cov
 
-def coverage_cli(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Take the coverage options out of the runner's keyword arguments."""
-    cli = {name: kwargs.pop(name, None) for name in COVERAGE_OPTIONS}
-    cov = cli["cov"]
-    if isinstance(cov, list):
-        cli["cov"] = [item for item in cov if item is not True] or True
-    return cli
+    def origin(self, name: str) -> Source:
+        """Where option ``name`` got its value: default, settings, environment or command line."""
+        return self.origins.get(name, Source.DEFAULT)

@@ -14,7 +14,7 @@ from django.db import connections
 from django.test.runner import DiscoverRunner
 
 from django_testkit import leftovers
-from django_testkit.config import load_config
+from django_testkit.config import add_arguments, command_line, load_config
 from django_testkit.cov.lifecycle import coverage_for
 from django_testkit.cov.session import speaks_for_run
 from django_testkit.databases.mirrors import (
@@ -36,9 +36,8 @@ from django_testkit.interrupts import (
     results_survive_interrupts,
     sigterm_raises,
 )
-from django_testkit.options import add_coverage_arguments, coverage_cli
 from django_testkit.parallel.context import (
-    add_parallel_arguments,
+    accept_parallel_auto,
     max_workers,
     pool_context,
     report_pool,
@@ -82,26 +81,8 @@ class TestkitRunner(DiscoverRunner):
     __test__ = False
     parallel_test_suite = PoolSuite  # type: ignore[assignment]
 
-    def __init__(
-        self,
-        *args: Any,
-        reuse_db: bool | None = None,
-        db_suffix: str | None = None,
-        timeout: float | None = None,
-        schedule: str | None = None,
-        start_method: str | None = None,
-        durations_file: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        cli = {
-            "reuse_db": reuse_db or None,
-            "db_suffix": db_suffix,
-            "timeout": timeout,
-            "schedule": schedule,
-            "start_method": start_method,
-            "durations_file": durations_file,
-            **coverage_cli(kwargs),
-        }
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cli = command_line(kwargs)
         # A worker's runner only rebuilds the test environment; it never measures.
         self.worker_kwargs = runner_kwargs_for_workers({**kwargs, **cli, "no_cov": True})
         if "parallel" in kwargs:
@@ -110,7 +91,6 @@ class TestkitRunner(DiscoverRunner):
         self.config = load_config(
             getattr(settings, "TESTKIT", None), os.environ, cli, warn_unknown=speaks_for_run()
         )
-        self.cli_fail_under = cli.get("cov_fail_under")
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
@@ -121,22 +101,8 @@ class TestkitRunner(DiscoverRunner):
     @classmethod
     def add_arguments(cls, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        group = parser.add_argument_group("django-testkit: test databases")
-        group.add_argument(
-            "--reuse-db",
-            action="store_true",
-            default=None,
-            help="Keep the test databases and reuse them on the next run while their schema "
-            "fingerprint (migrations, models, settings) is unchanged; rebuild them otherwise.",
-        )
-        group.add_argument(
-            "--db-suffix",
-            metavar="SUFFIX",
-            help="Append _SUFFIX to every test database name, so that runs sharing a "
-            "server do not collide (also TESTKIT_DB_SUFFIX).",
-        )
-        add_parallel_arguments(parser)
-        add_coverage_arguments(parser)
+        accept_parallel_auto(parser)
+        add_arguments(parser)
 
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:
         # Django 4.2 also takes extra_tests; pass every argument on as given.

@@ -1,5 +1,7 @@
-"""Coverage option values as users write them, parsed: reports, sources, thresholds (pure).
+"""Option values as users write them, parsed and checked, one error line each (pure).
 
+Each parser takes the value and ``where`` it came from (``--db-suffix``,
+``settings.TESTKIT['DB_SUFFIX']``, ...) and names both in its error line.
 ``--cov-report`` takes ``TYPE[:DEST][:skip-covered]`` as pytest-cov does;
 ``--cov`` takes an optional source (a directory or an importable package).
 Parsing happens once, in :mod:`django_testkit.config`, so that a bad value
@@ -9,10 +11,19 @@ stops the run before any database is created.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.files import check_destination
+
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off", ""})
+MAX_SUFFIX_LENGTH = 40
+DEFAULT_DURATIONS = ".testkit/durations.json"
+_SUFFIX = re.compile(r"[A-Za-z0-9_]*")
 
 #: Report types, and the destination each writes when none is given.
 REPORT_TYPES: dict[str, str] = {
@@ -134,3 +145,120 @@ def parse_rules(value: object, where: str) -> dict[str, float]:
             )
         rules[key] = parse_minimum(minimum, f"{where}[{key!r}]")
     return rules
+
+
+def parse_boolean(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise ConfigurationError(
+        f"{where} = {value!r} is not a boolean; use True or False "
+        "(in the environment: 1/0, true/false, yes/no, on/off)."
+    )
+
+
+def parse_suffix(value: object, where: str) -> str:
+    text = "" if value is None else str(value)
+    if not _SUFFIX.fullmatch(text) or len(text) > MAX_SUFFIX_LENGTH:
+        raise ConfigurationError(
+            f"{where} = {text!r} cannot be part of a database name; use up to "
+            f"{MAX_SUFFIX_LENGTH} letters, digits and underscores (for example a CI job id)."
+        )
+    return text
+
+
+def parse_count(value: object, where: str) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a count; use 0 (one per CPU) or a positive whole number."
+        )
+    return int(text)
+
+
+def parse_seconds(value: object, where: str) -> float:
+    try:
+        seconds = float(str(value).strip()) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a number of seconds; use a positive "
+            "number such as 60, or 0 for no limit."
+        )
+    return seconds
+
+
+def choice_of(choices: tuple[str, ...], what: str) -> Callable[[object, str], str]:
+    """A parser that accepts one of ``choices``; ``what`` names them in the error line."""
+
+    def parse(value: object, where: str) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ConfigurationError(
+                f"{where} = {value!r} is not {what}; use one of "
+                f"{', '.join(repr(choice) for choice in choices)}."
+            )
+        return text
+
+    return parse
+
+
+def parse_path(value: object, where: str) -> str:
+    if not isinstance(value, str | PurePath):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a path; use a file path such as "
+            "'.testkit/durations.json'."
+        )
+    return str(value)
+
+
+def parse_durations_file(value: object, where: str) -> str:
+    """A durations file: not empty, and somewhere a file can be written (checked now)."""
+    text = parse_path(value, where)
+    if not text.strip():
+        raise ConfigurationError(
+            f"{where} = {text!r} is empty; give a file path such as "
+            f"'{DEFAULT_DURATIONS}', or leave it out for that default."
+        )
+    check_destination(text, where, DEFAULT_DURATIONS)
+    return text
+
+
+def parse_text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not text; use a string such as 'origin/main'."
+        )
+    return value.strip()
+
+
+def parse_optional_sources(value: object, where: str) -> tuple[str, ...] | None:
+    """``COV``: False or None turns coverage off; otherwise :func:`parse_sources`."""
+    return None if value is False or value is None else parse_sources(value, where)
+
+
+def parse_optional_minimum(value: object, where: str) -> float | None:
+    return None if value is None else parse_minimum(value, where)
+
+
+def sources_from_environment(text: str) -> object:
+    """``TESTKIT_COV``: 1/0 (true/false, ...) switches; anything else lists sources."""
+    switch = text.strip().lower()
+    if switch in TRUE | FALSE:
+        return switch in TRUE
+    return text.split(",")
+
+
+def rules_from_environment(text: str) -> object:
+    """``TESTKIT_COV_FAIL_UNDER_PATHS``: ``shop=90,billing/*=75``."""
+    pairs = [item.rpartition("=") for item in text.split(",") if item.strip()]
+    return {name.strip(): number for name, _, number in pairs}
+
+
+def cov_given(value: object) -> object:
+    """``--cov`` alone appends True; next to sources, True only stands for "the project"."""
+    if isinstance(value, list):
+        return [item for item in value if item is not True] or True
+    return value

@@ -25,6 +25,7 @@ from django_testkit.exceptions import (
     ConfigurationError,
     TestkitError,
 )
+from django_testkit.options import Source
 
 
 def _app_roots(rules: dict[str, float]) -> dict[str, str]:
@@ -239,7 +240,7 @@ def _check(
         checked = "; thresholds were checked on what was measured" if found else ""
         print(f"Coverage: the data is incomplete ({incomplete}){checked}.", file=sys.stderr)
     if missed and not runner.whole_suite:
-        if runner.cli_fail_under is None:
+        if runner.config.origin("cov_fail_under") is not Source.COMMAND_LINE:
             print(
                 "Coverage thresholds not enforced: only part of the suite ran (test labels, "
                 "tags or -k); pass --cov-fail-under to enforce the total.",

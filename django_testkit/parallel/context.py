@@ -1,4 +1,4 @@
-"""The runner's glue for parallel runs: options, the pool's context, the report after it."""
+"""The runner's glue for parallel runs: ``--parallel auto``, the pool's context, its report."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from django_testkit.parallel.durations import (
     merge_durations,
     save_durations,
 )
-from django_testkit.parallel.scheduling import STRATEGIES, strategy_for
+from django_testkit.parallel.scheduling import strategy_for
 from django_testkit.parallel.suite import PoolContext, PoolSuite
 
 if TYPE_CHECKING:
@@ -57,35 +57,12 @@ def _parallel_type(value: str) -> int:
         ) from None
 
 
-def add_parallel_arguments(parser: argparse.ArgumentParser) -> None:
+def accept_parallel_auto(parser: argparse.ArgumentParser) -> None:
+    """Make Django's ``--parallel auto`` mean :func:`max_workers` under every start method."""
     for action in parser._actions:
         if "--parallel" in action.option_strings:
             # Django turns "auto" into 1 under forkserver before 6.0; workers work there.
             action.type = _parallel_type
-    group = parser.add_argument_group("django-testkit: parallel workers")
-    group.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        help="Stop a test that runs longer than this in a parallel worker, report where "
-        "it was stuck and go on with a fresh worker (0: no limit).",
-    )
-    group.add_argument(
-        "--schedule",
-        choices=STRATEGIES,
-        help="Order in which parallel workers take test classes: 'duration' (longest "
-        "first, from recorded durations; the default) or 'discovery' (Django's order).",
-    )
-    group.add_argument(
-        "--start-method",
-        choices=("fork", "spawn", "forkserver"),
-        help="How worker processes start (default: multiprocessing's start method).",
-    )
-    group.add_argument(
-        "--durations-file",
-        metavar="PATH",
-        help="Where test class durations are recorded for scheduling "
-        "(default: .testkit/durations.json in the project directory).",
-    )
 
 
 def runner_kwargs_for_workers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
