@@ -121,6 +121,7 @@ def results_survive_interrupts(runner: Any) -> Iterator[None]:
     original = runner.test_runner
 
     class RecordingRunner(original):  # type: ignore[valid-type,misc]
+        # unittest's documented hook for the result a run uses (see _compat.OVERRIDDEN).
         def _makeResult(self) -> Any:
             made.append(super()._makeResult())
             return made[-1]

@@ -18,6 +18,8 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from django_testkit import _compat
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -148,20 +150,17 @@ def end_process_regardless_of_threads(status: int) -> None:
     """Make this process exit with ``status`` at shutdown without joining leftover threads.
 
     Python joins every non-daemon thread before it exits; the callback runs
-    before that join (``threading._register_atexit``, a private hook kept since
-    Python 3.9), flushes the standard streams and a measuring coverage, and ends
-    the process. Nothing runs after it, so it is only set when threads were left.
+    before that join (:func:`django_testkit._compat.register_before_thread_join`),
+    flushes the standard streams and a measuring coverage, and ends the process.
+    Nothing runs after it, so it is only set when threads were left.
     """
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:
-        return
 
     def finish() -> None:
         if not any(thread.is_alive() for thread in _threads().values()):
             return
         exit_now(status)
 
-    register(finish)
+    _compat.register_before_thread_join(finish)
 
 
 def _is_the_test_command() -> bool:

@@ -25,11 +25,10 @@ from typing import Any
 import coverage
 from coverage.data import CoverageData
 
+from django_testkit import _compat
 from django_testkit.config import TestkitConfig
 from django_testkit.exceptions import ConfigurationError
 
-#: coverage's marker that ``concurrency = multiprocessing`` patched multiprocessing.
-MULTIPROCESSING_PATCHED = "_coverage$patched"
 #: Warnings that only make sense for the combined data, not for one process's share.
 PARTIAL_DATA_WARNINGS = ["module-not-imported", "no-data-collected", "module-not-measured"]
 TEMPLATE_PLUGIN = "django_coverage_plugin"
@@ -219,13 +218,10 @@ def start(spec: CoverageSpec, name: str) -> coverage.Coverage:
 
 def checkpoint(cov: coverage.Coverage) -> None:
     """Write what this process measured since the last checkpoint to its data file."""
-    collector: Any = getattr(cov, "_collector", None)
-    if getattr(cov, "_data", None) is not None and hasattr(collector, "flush_data"):
-        # save() also walks the source tree for never-imported files every time (4 ms on
-        # a small project, far more on a large one); the final save() does that once.
-        collector.flush_data()
-        return
-    cov.save()
+    # save() also walks the source tree for never-imported files every time (4 ms on
+    # a small project, far more on a large one); the final save() does that once.
+    if not _compat.flush_measured(cov):
+        cov.save()
 
 
 def data_files(cov: coverage.Coverage) -> set[str]:

@@ -17,13 +17,13 @@ import dataclasses
 import multiprocessing
 import os
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import coverage
 
+from django_testkit import _compat
 from django_testkit.cov import measure
 from django_testkit.cov.measure import CoverageSpec
 
@@ -104,7 +104,7 @@ def adopt(outer: coverage.Coverage, spec: CoverageSpec) -> Session:
         "command (its settings apply); workers' data is combined into it.",
     )
     _session = Session(adopted, outer, outer=True)
-    if hasattr(multiprocessing, measure.MULTIPROCESSING_PATCHED):
+    if _compat.coverage_patched_multiprocessing():
         # `concurrency = multiprocessing`: coverage measures the workers itself and
         # leaves their data files beside its own; they are combined in at the end.
         _session.earlier_files = measure.data_files(outer)
@@ -145,7 +145,7 @@ def entry_point() -> tuple[str, str] | None:
 def relaunch(spec: CoverageSpec, target: tuple[str, str]) -> NoReturn:
     """Run this command again, in this process, with coverage started first."""
     os.environ[ENV] = spec.to_json()
-    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    flags = _compat.interpreter_flags()
     argv = [sys.executable, *flags, "-m", "django_testkit.cov.session", *target, *sys.argv]
     sys.stdout.flush()
     sys.stderr.flush()

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connections
 
+from django_testkit import _compat
 from django_testkit.databases import jobs as joblib
 from django_testkit.databases.build import (
     BuildOptions,
@@ -292,7 +293,7 @@ def _serialize(owners: list[str], serialized_aliases: frozenset[str] | None) -> 
         wanted = serialized_aliases is None or alias in serialized_aliases
         if test.get("SERIALIZE", wanted):
             contents = connection.creation.serialize_db_to_string()
-            connection._test_serialized_contents = contents  # type: ignore[attr-defined]
+            _compat.keep_serialized_contents(connection, contents)
 
 
 def _destroy(item: _Created, verbosity: int) -> None:

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from django.db import connections
 
+from django_testkit import _compat
 from django_testkit.databases import mirrors
 
 #: In-memory SQLite databases a worker loaded; kept open so they live as long as it does.
@@ -82,7 +83,7 @@ def describe(
                 snapshots[alias] = str(path)
     serialized = {}
     for alias in owners:
-        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        contents = _compat.serialized_contents(connections[alias])
         if contents is not None:
             serialized[alias] = contents
     return WorkerDatabases(
@@ -139,7 +140,7 @@ def connect(databases: WorkerDatabases, slot: int, *, fresh_process: bool) -> No
     if fresh_process:
         mirrors.repeat_extensions(databases.extended)
         for alias, contents in databases.serialized.items():
-            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
+            _compat.keep_serialized_contents(connections[alias], contents)
         if databases.debug_sql:
             for alias in databases.settings:
                 connections[alias].force_debug_cursor = True
