@@ -40,19 +40,6 @@ class NullCoverage:
         return EXIT_OK
 
 
-def project_dir() -> Path:
-    """The directory of ``manage.py``, else ``settings.BASE_DIR``, else the current one."""
-    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    if main.name == "manage.py" and main.is_file():
-        return main.resolve().parent
-    from django.conf import settings
-
-    base = getattr(settings, "BASE_DIR", None)
-    if base and Path(base).is_dir():
-        return Path(base).resolve()
-    return Path.cwd()
-
-
 def _settings_file() -> str | None:
     module = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
     path = getattr(module, "__file__", None)
@@ -119,7 +106,7 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     check_baseline_before_the_run(config)
     session = sessions.current()
     if session is None:
-        spec = measure.build_spec(config, project_dir(), _settings_file())
+        spec = measure.build_spec(config, files.project_dir(), _settings_file())
         outer = coveragepy.Coverage.current()
         if outer is not None:
             _check_data_file(str(outer.get_option("run:data_file")))
