@@ -20,7 +20,8 @@ from django_testkit.cov import session as sessions
 from django_testkit.cov.gates import check_baseline_before_the_run
 from django_testkit.cov.measure import CoverageSpec
 from django_testkit.cov.reports import resolve_destinations
-from django_testkit.exceptions import EXIT_OK, ConfigurationError
+from django_testkit.cov.verdict import decide
+from django_testkit.exceptions import ConfigurationError
 from django_testkit.specs import ReportSpec
 
 
@@ -37,7 +38,8 @@ class NullCoverage:
         pass
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
-        return EXIT_OK
+        """The exit status of a run without coverage: 1 when a test failed, else 0."""
+        return decide(failed, None).status
 
 
 def _settings_file() -> str | None:
@@ -73,7 +75,7 @@ class Coverage:
         self.session.finish()
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
-        """Reports and thresholds after a run in which ``failed`` tests failed."""
+        """Reports and thresholds after a run in which ``failed`` tests failed; the exit status."""
         from django_testkit.cov.gates import report_and_check
 
         return report_and_check(runner, self, failed, incomplete)
