@@ -53,10 +53,7 @@ def _settings_file() -> str | None:
 class Coverage:
     """Coverage is on: the session measuring this process, then reports and gates."""
 
-    def __init__(
-        self, config: TestkitConfig, session: sessions.Session, reports: tuple[ReportSpec, ...]
-    ) -> None:
-        self.config = config
+    def __init__(self, session: sessions.Session, reports: tuple[ReportSpec, ...]) -> None:
         self.session = session
         self.reports = reports
 
@@ -123,4 +120,4 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
         print(session.spec.described)
     if session.note:
         print(session.note, file=sys.stderr)
-    return Coverage(config, session, reports)
+    return Coverage(session, reports)
