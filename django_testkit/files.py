@@ -1,4 +1,4 @@
-"""Writing result files without ever replacing what is at the path.
+"""Writing result files without ever replacing what is at the path; the project directory.
 
 A regular file (or a path where nothing is yet) is replaced all at once:
 readers see the old file or the whole new one. Through a symbolic link it is
@@ -259,3 +259,21 @@ def append_text(path: Path, text: str) -> None:
         raise _refuse(path, kind)
     with open(os.path.realpath(path), "a", encoding="utf-8", newline="\n") as stream:
         stream.write(text)
+
+
+def project_dir() -> Path:
+    """The project's directory: that of ``manage.py``, else ``settings.BASE_DIR``, else the
+    current one.
+
+    Relative defaults are found here: the durations file and what coverage
+    measures when its configuration names no source.
+    """
+    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if main.name == "manage.py" and main.is_file():
+        return main.resolve().parent
+    from django.conf import settings
+
+    base = getattr(settings, "BASE_DIR", None)
+    if base and Path(base).is_dir():
+        return Path(base).resolve()
+    return Path.cwd()

@@ -7,9 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
-from coverage.results import display_covered, should_fail_under
-from hypothesis import given
-from hypothesis import strategies as st
 
 from django_testkit.cov.thresholds import (
     DiffCoverage,
@@ -20,7 +17,6 @@ from django_testkit.cov.thresholds import (
     check_total,
     diff_coverage,
     display_percent,
-    falls_short,
     format_ranges,
     percent,
     summary_percent,
@@ -113,60 +109,6 @@ def test_summary_percent_counts_lines_and_branches(data: dict[str, Any], expecte
 )
 def test_display_percent(value: float, precision: int, expected: str) -> None:
     assert display_percent(value, precision) == expected
-
-
-GRID = sorted({round(step * 0.0173, 6) for step in range(5781)} | {0.0, 100.0, 99.9999, 1e-9})
-
-
-@pytest.mark.parametrize("precision", [0, 1, 2, 3])
-def test_display_percent_matches_coverage_on_a_grid(precision: int) -> None:
-    for value in GRID:
-        assert display_percent(value, precision) == display_covered(value, precision) + "%"
-
-
-@given(st.floats(0, 100), st.integers(0, 6))
-def test_display_percent_matches_coverage(value: float, precision: int) -> None:
-    assert display_percent(value, precision) == display_covered(value, precision) + "%"
-
-
-@pytest.mark.parametrize(
-    ("value", "minimum", "precision", "expected"),
-    [
-        (100.0, 100, 0, False),
-        (99.999, 100, 2, True),
-        (99.9999999, 100, 0, True),
-        (90.0, 90, 0, False),
-        (89.6, 90, 0, False),  # rounds to 90
-        (89.4, 90, 0, True),
-        (89.99, 90, 2, True),
-        (89.996, 90, 2, False),
-        (87.54, 87.55, 0, True),  # the minimum's own decimals count
-        (87.55, 87.55, 0, False),
-        (87.549, 87.55, 3, True),
-        (0.0, 0, 0, False),
-        (12.3, 0, 2, False),
-    ],
-)
-def test_falls_short(value: float, minimum: float, precision: int, expected: bool) -> None:
-    assert falls_short(value, minimum, precision) is expected
-    assert should_fail_under(value, minimum, precision) is expected
-
-
-MINIMUMS = [0, 1, 50, 87.5, 87.55, 90, 99, 99.9, 99.99, 100]
-
-
-@pytest.mark.parametrize("precision", [0, 1, 2])
-@pytest.mark.parametrize("minimum", MINIMUMS)
-def test_falls_short_matches_coverage_on_a_grid(minimum: float, precision: int) -> None:
-    for value in [*GRID, minimum, max(0.0, minimum - 1e-7), min(100.0, minimum + 1e-7)]:
-        assert falls_short(value, minimum, precision) == should_fail_under(
-            value, minimum, precision
-        ), value
-
-
-@given(st.floats(0, 100), st.sampled_from(MINIMUMS), st.integers(0, 4))
-def test_falls_short_matches_coverage(value: float, minimum: float, precision: int) -> None:
-    assert falls_short(value, minimum, precision) == should_fail_under(value, minimum, precision)
 
 
 @pytest.mark.parametrize(

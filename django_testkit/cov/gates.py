@@ -1,8 +1,7 @@
 """After the run: combine coverage, write the reports, check every threshold.
 
-Output order: the reports (the terminal table first), then one line per
-threshold shortfall. The exit status this returns is 0 or 2; the runner
-gives test failures (1) precedence.
+Output order: the reports (the terminal table first), then the lines of the
+verdict (:mod:`django_testkit.cov.verdict`), one per threshold shortfall.
 """
 
 from __future__ import annotations
@@ -18,13 +17,8 @@ from coverage.exceptions import NoDataError
 from django_testkit import files
 from django_testkit.cov import gitdiff, reports, thresholds
 from django_testkit.cov.thresholds import Shortfall
-from django_testkit.exceptions import (
-    EXIT_OK,
-    EXIT_TESTS_FAILED,
-    EXIT_THRESHOLD_MISSED,
-    ConfigurationError,
-    TestkitError,
-)
+from django_testkit.cov.verdict import Findings, decide
+from django_testkit.exceptions import ConfigurationError, TestkitError
 from django_testkit.options import Source
 
 
@@ -198,55 +192,38 @@ def _write_reports(cov: Any, specs: Any, out: Any) -> bool:
 
 
 def report_and_check(runner: Any, coverage_on: Any, failed: int, incomplete: str) -> int:
-    """Write the reports, print the shortfalls; EXIT_THRESHOLD_MISSED if one counts.
+    """Write the reports, print the verdict's lines; its exit status.
 
-    A report that cannot be written is one line (the data is kept) and makes
-    the status EXIT_TESTS_FAILED, so that CI notices.
+    ``failed`` tests failed; ``incomplete`` says why the coverage data misses
+    part of the run. See :func:`django_testkit.cov.verdict.decide`.
+    """
+    verdict = decide(failed, findings(runner, coverage_on, failed), incomplete)
+    for line in verdict.lines:
+        print(line, file=sys.stderr)
+    return verdict.status
+
+
+def findings(runner: Any, coverage_on: Any, failed: int) -> Findings:
+    """Combine the data, write every report (the table first), then check the thresholds.
+
+    A report that cannot be written is one line, printed here, and the data is kept.
     """
     cov = coverage_on.session.finish()
     try:
         written = _write_reports(cov, coverage_on.reports, sys.stdout)
         report = reports.numbers(cov) if has_thresholds(runner.config, cov) else None
     except NoDataError:
-        print(
-            "Coverage: no data was collected; check --cov and coverage's [run] source.",
-            file=sys.stderr,
-        )
-        return EXIT_THRESHOLD_MISSED
-    status = _check(runner, cov, report, failed, incomplete)
-    return status if written else EXIT_TESTS_FAILED
-
-
-def _check(
-    runner: Any, cov: Any, report: dict[str, Any] | None, failed: int, incomplete: str
-) -> int:
-    """Print the shortfalls and what the data lacks; the status they make."""
+        return Findings(no_data=True)
     try:
         found = shortfalls(runner, cov, report, failed) if report is not None else []
     except TestkitError as exc:
-        print(f"Coverage: {exc}", file=sys.stderr)
-        return EXIT_THRESHOLD_MISSED
+        return Findings(problem=f"Coverage: {exc}", reports_written=written)
     except OSError as exc:
-        print(f"Coverage: {_not_written('the baseline', exc, cov)}", file=sys.stderr)
-        return EXIT_THRESHOLD_MISSED
-    missed = False
-    for item in found:
-        if isinstance(item, Shortfall):
-            missed = True
-            print(item.line(), file=sys.stderr)
-        else:
-            print(item, file=sys.stderr)
-    if incomplete:
-        checked = "; thresholds were checked on what was measured" if found else ""
-        print(f"Coverage: the data is incomplete ({incomplete}){checked}.", file=sys.stderr)
-    if missed and not runner.whole_suite:
-        if runner.config.origin("cov_fail_under") is not Source.COMMAND_LINE:
-            print(
-                "Coverage thresholds not enforced: only part of the suite ran (test labels, "
-                "tags or -k); pass --cov-fail-under to enforce the total.",
-                file=sys.stderr,
-            )
-            return EXIT_OK
-        total_failed = any(isinstance(item, Shortfall) and item.label == "total" for item in found)
-        return EXIT_THRESHOLD_MISSED if total_failed else EXIT_OK
-    return EXIT_THRESHOLD_MISSED if missed else EXIT_OK
+        problem = f"Coverage: {_not_written('the baseline', exc, cov)}"
+        return Findings(problem=problem, reports_written=written)
+    return Findings(
+        tuple(found),
+        reports_written=written,
+        whole_suite=runner.whole_suite,
+        total_from_command_line=runner.config.origin("cov_fail_under") is Source.COMMAND_LINE,
+    )

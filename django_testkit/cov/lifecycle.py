@@ -20,7 +20,8 @@ from django_testkit.cov import session as sessions
 from django_testkit.cov.gates import check_baseline_before_the_run
 from django_testkit.cov.measure import CoverageSpec
 from django_testkit.cov.reports import resolve_destinations
-from django_testkit.exceptions import EXIT_OK, ConfigurationError
+from django_testkit.cov.verdict import decide
+from django_testkit.exceptions import ConfigurationError
 from django_testkit.specs import ReportSpec
 
 
@@ -37,20 +38,8 @@ class NullCoverage:
         pass
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
-        return EXIT_OK
-
-
-def project_dir() -> Path:
-    """The directory of ``manage.py``, else ``settings.BASE_DIR``, else the current one."""
-    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    if main.name == "manage.py" and main.is_file():
-        return main.resolve().parent
-    from django.conf import settings
-
-    base = getattr(settings, "BASE_DIR", None)
-    if base and Path(base).is_dir():
-        return Path(base).resolve()
-    return Path.cwd()
+        """The exit status of a run without coverage: 1 when a test failed, else 0."""
+        return decide(failed, None).status
 
 
 def _settings_file() -> str | None:
@@ -64,10 +53,7 @@ def _settings_file() -> str | None:
 class Coverage:
     """Coverage is on: the session measuring this process, then reports and gates."""
 
-    def __init__(
-        self, config: TestkitConfig, session: sessions.Session, reports: tuple[ReportSpec, ...]
-    ) -> None:
-        self.config = config
+    def __init__(self, session: sessions.Session, reports: tuple[ReportSpec, ...]) -> None:
         self.session = session
         self.reports = reports
 
@@ -86,7 +72,7 @@ class Coverage:
         self.session.finish()
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
-        """Reports and thresholds after a run in which ``failed`` tests failed."""
+        """Reports and thresholds after a run in which ``failed`` tests failed; the exit status."""
         from django_testkit.cov.gates import report_and_check
 
         return report_and_check(runner, self, failed, incomplete)
@@ -119,7 +105,7 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     check_baseline_before_the_run(config)
     session = sessions.current()
     if session is None:
-        spec = measure.build_spec(config, project_dir(), _settings_file())
+        spec = measure.build_spec(config, files.project_dir(), _settings_file())
         outer = coveragepy.Coverage.current()
         if outer is not None:
             _check_data_file(str(outer.get_option("run:data_file")))
@@ -134,4 +120,4 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
         print(session.spec.described)
     if session.note:
         print(session.note, file=sys.stderr)
-    return Coverage(config, session, reports)
+    return Coverage(session, reports)

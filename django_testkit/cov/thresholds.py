@@ -3,8 +3,10 @@
 Everything here is pure: the report is the dict that ``coverage json`` writes
 (or ``CoverageData`` turned into the same shape), and each check returns a
 ``Shortfall`` describing one missed threshold, or nothing. Rounding and the
-displayed numbers follow coverage.py, so a total that ``coverage report
---fail-under`` accepts is accepted here too, and is printed the same way.
+displayed numbers are coverage.py's own (``should_fail_under``,
+``display_covered``), so a total that ``coverage report --fail-under``
+accepts is accepted here too, with whichever coverage version is installed,
+and is printed the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from coverage.results import display_covered, should_fail_under
 
 _SUMMED = ("num_statements", "covered_lines", "num_branches", "covered_branches")
 
@@ -38,38 +42,12 @@ def summary_percent(summary: Mapping[str, Any]) -> float:
 
 
 def display_percent(value: float, precision: int) -> str:
-    """``value`` rounded to ``precision`` decimals, with a ``%`` sign.
+    """``value`` as coverage.py displays a total at ``precision`` decimals, with a ``%`` sign.
 
-    As in coverage.py, rounding never reaches a boundary: a value above 0 never
-    shows as 0, and a value below 100 never shows as 100 (99.999 with precision
-    2 is ``99.99%``), so the display cannot hide that something is uncovered.
+    Rounding never reaches a boundary: a value above 0 never shows as 0, and a
+    value below 100 never shows as 100 (99.999 at precision 2 is ``99.99%``).
     """
-    step = 1.0 / 10**precision
-    if 0 < value < step:
-        value = step
-    elif 100.0 - step < value < 100.0:
-        value = 100.0 - step
-    else:
-        value = round(value, precision)
-    return f"{value:.{precision}f}%"
-
-
-def _decimals(minimum: float) -> int:
-    exponent = Decimal(repr(float(minimum))).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def falls_short(value: float, minimum: float, precision: int) -> bool:
-    """Whether ``value`` misses ``minimum`` under coverage.py's ``fail_under`` rule.
-
-    A minimum of 100 needs exactly 100. Otherwise the value is rounded to
-    ``precision`` decimals, or to as many as the minimum is written with if that
-    is more (87.55 is compared at two decimals even with precision 0), and then
-    compared with the minimum.
-    """
-    if minimum == 100.0:
-        return value != 100.0
-    return round(value, max(precision, _decimals(minimum))) < minimum
+    return f"{display_covered(value, precision)}%"
 
 
 def _number(value: float) -> str:
@@ -116,7 +94,7 @@ class Shortfall:
 def check_total(report: Mapping[str, Any], minimum: float, precision: int) -> Shortfall | None:
     """The shortfall of the report's total coverage, or None when it meets ``minimum``."""
     actual = summary_percent(report["totals"])
-    if falls_short(actual, minimum, precision):
+    if should_fail_under(actual, minimum, precision):
         return Shortfall("total", actual, minimum, precision)
     return None
 
@@ -163,7 +141,7 @@ def check_paths(
         actual = summary_percent(
             {key: sum(_count(summary, key) for summary in summaries) for key in _SUMMED}
         )
-        if falls_short(actual, minimum, precision):
+        if should_fail_under(actual, minimum, precision):
             shortfalls.append(Shortfall(rule, actual, minimum, precision))
     return shortfalls
 
@@ -233,7 +211,7 @@ def uncovered_lines(diff: DiffCoverage) -> list[str]:
 
 def check_diff(diff: DiffCoverage, minimum: float, precision: int, base: str) -> Shortfall | None:
     """The shortfall of the changed lines' coverage, or None when it meets ``minimum``."""
-    if not falls_short(diff.percent, minimum, precision):
+    if not should_fail_under(diff.percent, minimum, precision):
         return None
     missed = diff.total - diff.covered
     detail = f"{missed} of {diff.total} changed lines {'is' if missed == 1 else 'are'} not covered"

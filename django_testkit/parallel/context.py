@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
+from django_testkit import files
 from django_testkit.config import TestkitConfig
 from django_testkit.databases.setup import TestDatabases
 from django_testkit.exceptions import ConfigurationError
@@ -78,11 +79,10 @@ def runner_kwargs_for_workers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def durations_path(config: TestkitConfig) -> Path:
+    """``--durations-file``, else ``.testkit/durations.json`` in the project directory."""
     if config.durations_file:
         return Path(config.durations_file)
-    main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    base = main.resolve().parent if main.name == "manage.py" else Path.cwd()
-    return base / DEFAULT_PATH
+    return files.project_dir() / DEFAULT_PATH
 
 
 def pool_context(runner: Any) -> PoolContext:
