@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from django_testkit.files import MISSING, OTHER, STREAM, kind_of, write_text
+from django_testkit.specs import DEFAULT_DURATIONS
 
 #: Version of the file layout; a file in another format is ignored.
 FORMAT = 1
-#: Where durations are kept, relative to the project directory.
-DEFAULT_PATH = Path(".testkit") / "durations.json"
+#: Where durations are kept, relative to the project directory (the option's default).
+DEFAULT_PATH = Path(DEFAULT_DURATIONS)
 #: Decimals kept per duration: microseconds, well below timer noise.
 DECIMALS = 6
 
