@@ -20,6 +20,11 @@ from dataclasses import dataclass
 
 from django_testkit import _compat
 
+#: How long a child process that was told to stop (or whose deadline passed) gets to
+#: end by itself before it is killed: a retired worker, a worker past ``--timeout``
+#: whose watchdog did not end it, a database builder after an interrupt.
+KILL_GRACE = 10.0
+
 
 @dataclass(frozen=True)
 class Snapshot:

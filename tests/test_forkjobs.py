@@ -13,6 +13,7 @@ import pytest
 
 from django_testkit.databases import jobs
 from django_testkit.databases.jobs import Emit, JobFailed, run_forked, run_in_process
+from django_testkit.exceptions import ConfigurationError
 
 
 def _job(duration: float = 0.0, fail: bool = False) -> Callable[[Emit], None]:
@@ -77,7 +78,7 @@ def test_a_child_that_dies_is_a_failure_with_its_signal() -> None:
 def test_interrupting_the_parent_stops_the_children_and_reaps_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(jobs, "INTERRUPT_GRACE_SECONDS", 5.0)
+    monkeypatch.setattr(jobs, "KILL_GRACE", 5.0)
     events, on_event = _collect()
     # An interval timer, not a thread: forking a multi-threaded process is unsafe.
     previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
@@ -93,6 +94,21 @@ def test_interrupting_the_parent_stops_the_children_and_reaps_them(
     for pid in children:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_cycle_is_refused_naming_it() -> None:
+    events, on_event = _collect()
+    with pytest.raises(ConfigurationError, match=r"form a cycle: a -> b -> a;"):
+        run_forked({"a": _job(), "b": _job()}, {"a": ["b"], "b": ["a"]}, 2, on_event)
+    assert events == []
+
+
+def test_a_job_that_nothing_waits_for_runs_while_others_wait() -> None:
+    events, on_event = _collect()
+    jobs = {"a": _job(0.3), "b": _job(), "c": _job()}
+    run_forked(jobs, {"b": ["a"], "c": ["b"], "x": ["missing"]}, 1, on_event)
+    starts = [name for name, event in events if event[0] == "start"]
+    assert starts == ["a", "b", "c"]
 
 
 def test_in_process_runs_in_order_and_wraps_errors() -> None:

@@ -16,6 +16,15 @@ from typing import Any
 
 import pytest
 
+from django_testkit.parallel.protocol import (
+    AddDuration,
+    AddError,
+    AddSuccess,
+    Batch,
+    Holder,
+    StartTest,
+    StopTest,
+)
 from django_testkit.parallel.results import EventResult, RemoteException, replay, with_replay
 
 
@@ -97,8 +106,8 @@ def _record(tests: list[Any], buffer: bool = False) -> list[Any]:
     )
     unittest.TestSuite(tests).run(worker)
     worker.flush()
-    assert all(kind == "batch" for kind, _ in messages)
-    return [event for _, batch in messages for event in batch]
+    assert all(isinstance(message, Batch) for message in messages)
+    return [event for message in messages for event in message.events]
 
 
 def _replayed(tests: list[Any], buffer: bool) -> unittest.TextTestResult:
@@ -159,12 +168,12 @@ def test_chained_exceptions_keep_both_tracebacks_and_carets() -> None:
 
 def test_an_exception_that_cannot_be_pickled_arrives_as_a_stand_in() -> None:
     tests = _tests(Sample)
-    errors = [event for event in _record(tests) if event[0] == "addError"]
-    (error,) = [event[2] for event in errors if "Unpicklable" in event[2].type_name]
+    errors = [event for event in _record(tests) if isinstance(event, AddError)]
+    (error,) = [event.error for event in errors if "Unpicklable" in event.error.type_name]
     assert error.pickled is None
     assert error.type_name == "tests.test_replay.Unpicklable"
     parent = unittest.TestResult()
-    replay(parent, tests, ("addError", 0, error, None))
+    replay(parent, tests, AddError(0, error, None))
     (_, text) = parent.errors[0]
     assert "RemoteException: tests.test_replay.Unpicklable: holds a lock" in text
     assert issubclass(RemoteException, Exception)
@@ -182,16 +191,16 @@ def test_a_tests_events_travel_in_one_message_and_failures_at_once() -> None:
     tests = _tests(Sample)
     worker = EventResult(messages.append, tests)
     unittest.TestSuite(tests[:1]).run(worker)  # test_chained: an error
-    first = [event[0] for event in messages[0][1]]
-    assert first == ["startTest", "addError"]
+    first = [type(event) for event in messages[0].events]
+    assert first == [StartTest, AddError]
     # (Python 3.12+ adds the test's duration just before it stops.)
-    assert [event[0] for event in messages[1][1] if event[0] != "addDuration"] == ["stopTest"]
+    assert [type(e) for e in messages[1].events if not isinstance(e, AddDuration)] == [StopTest]
     messages.clear()
     passing = [test for test in tests if test._testMethodName == "test_pass"]
     unittest.TestSuite(passing).run(worker)
     worker.flush()
-    names = [event[0] for _, batch in messages for event in batch if event[0] != "addDuration"]
-    assert names == ["startTest", "addSuccess", "stopTest"]
+    names = [type(e) for m in messages for e in m.events if not isinstance(e, AddDuration)]
+    assert names == [StartTest, AddSuccess, StopTest]
     assert len(messages) <= 2  # the test, then anything unittest adds after stopTest
 
 
@@ -219,8 +228,10 @@ def test_a_class_level_error_after_an_expected_failure_keeps_its_name() -> None:
     """In parallel runs any test may come before a class-level error; Python 3.11's
     "expected failure" status leaves unittest thinking the line is still open."""
     events = _record(_tests(Sample)) + _record(_tests(BrokenClass))
-    expected = [e for e in events if e[0] != "addDuration" and e[1] == 1]  # test_expected
-    holder = [e for e in events if isinstance(e[1], tuple)]
+    expected = [
+        e for e in events if not isinstance(e, AddDuration) and e.ref == 1
+    ]  # test_expected
+    holder = [e for e in events if isinstance(e.ref, Holder)]
     stream = io.StringIO()
     resultclass = with_replay(unittest.TextTestResult)
     parent = resultclass(unittest.runner._WritelnDecorator(stream), True, 2)

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connections
 
 from django_testkit._compat import create_test_db_without_serializing
-from django_testkit.databases.jobs import Emit
+from django_testkit.databases.jobs import Cloned, Created, Emit, Timing
 from django_testkit.databases.state import (
     STATE_TABLE,
     StoredState,
@@ -96,7 +96,7 @@ def _timed(emit: Emit, label: str) -> Iterator[None]:
     try:
         yield
     finally:
-        emit(("timing", label, time.perf_counter() - start))
+        emit(Timing(label, time.perf_counter() - start))
 
 
 def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) -> None:
@@ -114,7 +114,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
     old_name = connection.settings_dict["NAME"]
     if options.reusable:
         _use_existing(alias, test_name, options.verbosity)
-        emit(("created", alias, test_name, True, old_name))
+        emit(Created(alias, test_name, True, old_name))
         mark_dirty(alias, test_name)
         _clones(alias, options, emit, primary_rebuilt=False)
         return
@@ -138,7 +138,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
     finally:
         name = connection.settings_dict["NAME"]
         if name != old_name:
-            emit(("created", alias, name, keep, old_name))
+            emit(Created(alias, name, keep, old_name))
     if options.fingerprint and test_name:
         # The last write: a build that stops before it leaves no state row.
         write_state(alias, test_name, options.fingerprint)
@@ -205,7 +205,7 @@ def _clones(alias: str, options: BuildOptions, emit: Emit, *, primary_rebuilt: b
             kept = not why
             if why.startswith(("it holds", "the last run")) and options.verbosity >= 1:
                 connection.creation.log(f"Copying clone {suffix} of '{alias}' afresh: {why}.")
-            emit(("clone", alias, suffix, kept or options.keepdb or bool(options.fingerprint)))
+            emit(Cloned(alias, suffix, kept or options.keepdb or bool(options.fingerprint)))
             with _timed(emit, f"  Cloning '{alias}'"):
                 connection.creation.clone_test_db(
                     suffix=suffix, verbosity=options.verbosity, keepdb=kept

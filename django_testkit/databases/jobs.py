@@ -5,33 +5,66 @@ wait on each other; forked children run truly side by side, start from the
 parent's exact state (settings, app registry) and need no re-setup.
 
 A job is a callable that takes an ``emit`` function and reports progress
-through it; every event reaches the parent's ``on_event`` as soon as it is
-emitted, so the parent knows what a child created even if the child dies.
+through it with the typed events below; every event reaches the parent's
+``on_event`` as soon as it is emitted, so the parent knows what a child
+created even if the child dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import graphlib
+import multiprocessing
 import os
-import pickle
-import selectors
 import signal
-import struct
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from multiprocessing.connection import Connection, wait
+from typing import Any, NamedTuple
 
-Event = tuple[Any, ...]
-Emit = Callable[[Event], None]
+from django_testkit.exceptions import ConfigurationError
+from django_testkit.leftovers import KILL_GRACE
+
+
+class Timing(NamedTuple):
+    """How long a step of a job took (recorded by Django's ``--timing``)."""
+
+    label: str
+    seconds: float
+
+
+class Created(NamedTuple):
+    """A test database now exists (``kept``: it is kept after the run)."""
+
+    alias: str
+    name: Any
+    kept: bool
+    old_name: Any
+
+
+class Cloned(NamedTuple):
+    """A clone of ``alias`` for one worker slot now exists."""
+
+    alias: str
+    suffix: str
+    kept: bool
+
+
+class _Failed(NamedTuple):
+    """The child's job raised: its one-line summary and traceback (sent last)."""
+
+    summary: str
+    details: str
+
+
+JobEvent = Timing | Created | Cloned
+Emit = Callable[[JobEvent], None]
 Job = Callable[[Emit], None]
-
-_HEADER = struct.Struct("!I")
-#: How long children get to clean up after the parent is interrupted.
-INTERRUPT_GRACE_SECONDS = 20.0
+OnEvent = Callable[[str, JobEvent], None]
 
 
 class JobFailed(Exception):
@@ -45,12 +78,10 @@ class JobFailed(Exception):
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork")
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
-def run_in_process(
-    jobs: Mapping[str, Job], order: Iterable[str], on_event: Callable[[str, Event], None]
-) -> None:
+def run_in_process(jobs: Mapping[str, Job], order: Iterable[str], on_event: OnEvent) -> None:
     """Run the jobs one after the other in this process, in ``order``.
 
     An exception (not an interruption) becomes :class:`JobFailed`, as in a child.
@@ -66,154 +97,143 @@ def run_in_process(
 @dataclass
 class _Child:
     name: str
-    pid: int
-    fd: int
-    buffer: bytearray = field(default_factory=bytearray)
+    process: Any
+    conn: Connection
     failure: tuple[str, str] | None = None
-    finished: bool = False
+
+
+def _ready_order(
+    jobs: Mapping[str, Job], requires: Mapping[str, Iterable[str]]
+) -> graphlib.TopologicalSorter[str]:
+    graph = graphlib.TopologicalSorter[str]()
+    for name in jobs:
+        graph.add(name, *(need for need in requires.get(name, ()) if need in jobs))
+    try:
+        graph.prepare()
+    except graphlib.CycleError as error:
+        cycle = " -> ".join(reversed(error.args[1]))
+        raise ConfigurationError(
+            f"DATABASES TEST DEPENDENCIES form a cycle: {cycle}; remove one of these dependencies."
+        ) from None
+    return graph
 
 
 def run_forked(
     jobs: Mapping[str, Job],
     requires: Mapping[str, Iterable[str]],
     concurrency: int,
-    on_event: Callable[[str, Event], None],
+    on_event: OnEvent,
 ) -> None:
     """Run each job in a forked child once every job it requires has finished.
 
-    At most ``concurrency`` children run at once. The first failure stops new
-    jobs from starting; running ones finish, then :class:`JobFailed` is raised.
-    If the parent is interrupted (Ctrl-C, SIGTERM turned into an exception), the
-    children are asked to stop with SIGINT, waited for, and the exception goes on.
+    At most ``concurrency`` children run at once, ready jobs in name order. The
+    first failure stops new jobs from starting; running ones finish, then
+    :class:`JobFailed` is raised. If the parent is interrupted (Ctrl-C, SIGTERM
+    turned into an exception), the children are asked to stop with SIGINT, waited
+    for, and the exception goes on. A cycle in ``requires`` is refused at once.
     """
-    pending = {name: set(requires.get(name, ())) & set(jobs) for name in jobs}
-    running: dict[int, _Child] = {}
-    done: set[str] = set()
+    graph = _ready_order(jobs, requires)
+    ready: list[str] = []
+    running: dict[Connection, _Child] = {}
     failure: JobFailed | None = None
-    selector = selectors.DefaultSelector()
     try:
-        while pending or running:
-            while failure is None and len(running) < concurrency:
-                ready = sorted(name for name, needs in pending.items() if needs <= done)
-                if not ready:
-                    break
-                name = ready[0]
-                del pending[name]
-                child = _start(name, jobs[name])
-                running[child.fd] = child
-                selector.register(child.fd, selectors.EVENT_READ)
+        while graph.is_active() and (failure is None or running):
+            ready = sorted([*ready, *graph.get_ready()])
+            while failure is None and ready and len(running) < concurrency:
+                child = _start(ready.pop(0), jobs)
+                running[child.conn] = child
             if not running:
                 break
-            for key, _ in selector.select():
-                child = running[key.fd]
+            for conn in wait(list(running)):
+                child = running[conn]  # type: ignore[index]
                 if _read(child, on_event):
                     continue
-                selector.unregister(child.fd)
-                del running[child.fd]
+                del running[child.conn]
                 _reap(child)
                 if child.failure is None:
-                    done.add(child.name)
+                    graph.done(child.name)
                 elif failure is None:
                     failure = JobFailed(child.name, *child.failure)
-            if failure is not None and not running:
-                break
     except BaseException:
-        _interrupt(running.values(), selector, on_event)
+        _interrupt(list(running.values()), on_event)
         raise
-    finally:
-        selector.close()
     if failure is not None:
         raise failure
 
 
-def _start(name: str, job: Job) -> _Child:
-    read_fd, write_fd = os.pipe()
+def _start(name: str, jobs: Mapping[str, Job]) -> _Child:
+    context = multiprocessing.get_context("fork")
+    parent_end, child_end = context.Pipe(duplex=False)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child; its effects are tested
-        os.close(read_fd)
-        _child_main(job, write_fd)
-    os.close(write_fd)
-    return _Child(name=name, pid=pid, fd=read_fd)
+    process = context.Process(target=_child_main, args=(jobs[name], child_end), name=name)
+    process.start()
+    child_end.close()
+    return _Child(name=name, process=process, conn=parent_end)
 
 
-def _child_main(job: Job, fd: int) -> None:  # pragma: no cover - runs in the child
+def _child_main(job: Job, conn: Connection) -> None:  # pragma: no cover - runs in the child
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     status = 0
-
-    def emit(event: Event) -> None:
-        payload = pickle.dumps(event)
-        os.write(fd, _HEADER.pack(len(payload)) + payload)
-
     try:
-        job(emit)
+        job(conn.send)
     except BaseException as exc:
         status = 1
         summary = traceback.format_exception_only(exc)[-1].strip()
         with contextlib.suppress(BaseException):
-            emit(("__failed__", summary, traceback.format_exc()))
+            conn.send(_Failed(summary, traceback.format_exc()))
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
+            # Not multiprocessing's own exit: nothing of the parent's may run here.
             os._exit(status)
 
 
-def _read(child: _Child, on_event: Callable[[str, Event], None]) -> bool:
-    """Read what the child sent; False once its end of the pipe is closed."""
-    chunk = os.read(child.fd, 65536)
-    if not chunk:
-        return False
-    child.buffer += chunk
-    while len(child.buffer) >= _HEADER.size:
-        (size,) = _HEADER.unpack_from(child.buffer)
-        if len(child.buffer) < _HEADER.size + size:
-            break
-        event = pickle.loads(child.buffer[_HEADER.size : _HEADER.size + size])
-        del child.buffer[: _HEADER.size + size]
-        if event[0] == "__failed__":
-            child.failure = (event[1], event[2])
+def _read(child: _Child, on_event: OnEvent) -> bool:
+    """Pass on what the child sent; False once its end of the pipe is closed."""
+    while True:
+        try:
+            if not child.conn.poll():
+                return True
+            event = child.conn.recv()
+        except (EOFError, OSError):
+            return False
+        if isinstance(event, _Failed):
+            child.failure = (event.summary, event.details)
         else:
             on_event(child.name, event)
-    return True
 
 
 def _reap(child: _Child) -> None:
-    os.close(child.fd)
-    _, status = os.waitpid(child.pid, 0)
-    child.finished = True
-    if child.failure is None and status != 0:
+    child.conn.close()
+    child.process.join()
+    code = child.process.exitcode
+    if child.failure is None and code != 0:
         how = (
-            f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
-            if os.WIFSIGNALED(status)
-            else f"exit status {os.waitstatus_to_exitcode(status)}"
+            f"killed by signal {signal.Signals(-code).name}"
+            if code is not None and code < 0
+            else f"exit status {code}"
         )
         child.failure = (f"the process ended unexpectedly ({how})", "")
 
 
-def _interrupt(
-    children: Iterable[_Child],
-    selector: selectors.BaseSelector,
-    on_event: Callable[[str, Event], None],
-) -> None:
+def _interrupt(children: list[_Child], on_event: OnEvent) -> None:
     """Ask running children to stop, keep reading their events, then reap them."""
-    children = [child for child in children if not child.finished]
     for child in children:
-        _signal(child.pid, signal.SIGINT)
-    deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
-    open_children = {child.fd: child for child in children}
+        _signal(child.process.pid, signal.SIGINT)
+    deadline = time.monotonic() + KILL_GRACE
+    open_children = {child.conn: child for child in children}
     while open_children and time.monotonic() < deadline:
-        for key, _ in selector.select(timeout=0.2):
-            found = open_children.get(key.fd)
-            if found is not None and not _read(found, on_event):
-                selector.unregister(found.fd)
-                del open_children[found.fd]
+        for conn in wait(list(open_children), timeout=0.2):
+            found = open_children[conn]  # type: ignore[index]
+            if not _read(found, on_event):
+                del open_children[found.conn]
     for child in children:
-        if child.fd in open_children:
-            _signal(child.pid, signal.SIGKILL)
+        if child.conn in open_children:
+            _signal(child.process.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             _reap(child)
 

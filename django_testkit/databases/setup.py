@@ -109,25 +109,25 @@ class TestDatabases:
     def _find(self, alias: str) -> _Created | None:
         return next((item for item in self.created if item.alias == alias), None)
 
-    def on_event(self, time_keeper: Any, job: str, event: tuple[Any, ...]) -> None:
+    def on_event(self, time_keeper: Any, job: str, event: joblib.JobEvent) -> None:
         """Record what a build job reports, in the parent (see :mod:`.build`)."""
         with self._lock:
-            kind = event[0]
-            if kind == "timing" and hasattr(time_keeper, "records"):
-                time_keeper.records[event[1]].append(event[2])
-            elif kind == "created":
-                _, alias, name, kept, old_name = event
-                if self._find(alias) is None:
-                    self.created.append(_Created(alias, old_name, name, kept))
-                if connections[alias].settings_dict["NAME"] != name:
+            if isinstance(event, joblib.Timing):
+                if hasattr(time_keeper, "records"):
+                    time_keeper.records[event.label].append(event.seconds)
+            elif isinstance(event, joblib.Created):
+                if self._find(event.alias) is None:
+                    self.created.append(
+                        _Created(event.alias, event.old_name, event.name, event.kept)
+                    )
+                if connections[event.alias].settings_dict["NAME"] != event.name:
                     # Built in a child process: make this process use it too.
-                    use_database(alias, name)
-            elif kind == "clone":
-                _, alias, suffix, kept = event
-                item = self._find(alias)
-                if item is not None and suffix not in item.clones:
-                    item.clones.append(suffix)
-                    item.clones_kept = kept
+                    use_database(event.alias, event.name)
+            elif isinstance(event, joblib.Cloned):
+                item = self._find(event.alias)
+                if item is not None and event.suffix not in item.clones:
+                    item.clones.append(event.suffix)
+                    item.clones_kept = event.kept
 
 
 def _share_databases(plan: DatabasePlan) -> tuple[list[str], dict[str, str]]:

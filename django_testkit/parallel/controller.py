@@ -10,15 +10,14 @@ events.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import unittest
-from collections import deque
 from multiprocessing.connection import wait
 from typing import Any
 
 from django_testkit import leftovers
 from django_testkit.interrupts import Terminated, signals_call
+from django_testkit.leftovers import KILL_GRACE
 from django_testkit.parallel.handles import (
     WorkerHandle,
     death_report,
@@ -26,35 +25,51 @@ from django_testkit.parallel.handles import (
     start_worker,
     stop_workers,
 )
+from django_testkit.parallel.ledger import INTERRUPTED, Ledger
+from django_testkit.parallel.poolspec import PoolContext, PoolError
 from django_testkit.parallel.progress import Progress
-from django_testkit.parallel.results import replay
-from django_testkit.parallel.scheduling import Unit, estimate_durations, remaining_seconds
-from django_testkit.parallel.suite import NotRun, PoolContext, PoolError
+from django_testkit.parallel.protocol import (
+    FROM_WORKER,
+    Batch,
+    Interrupted,
+    Leftover,
+    Ready,
+    StartTest,
+    StopTest,
+    TestEvent,
+    UnitDone,
+    dispatch_table,
+)
+from django_testkit.parallel.replay import replay
+from django_testkit.parallel.scheduling import estimate_durations
 from django_testkit.parallel.worker import WorkerSetup
 
-#: How long an overrunning worker gets to dump its stacks before it is killed.
-TIMEOUT_KILL_GRACE = 5.0
 #: Units expected to take less than this get the next unit sent behind them.
 PREFETCH_BELOW = 0.25
 #: How long ``--failfast`` lets running tests finish before stopping their workers.
 FAILFAST_GRACE = 2.0
-#: How long a worker that was told to stop may take to exit before it is killed.
-RETIRE_GRACE = 10.0
 #: A slot whose worker dies this many times in a row before it is ready stops the run.
 MAX_START_FAILURES = 2
 _TICK = 0.25
 
 
 class PoolRun:
-    """The state of one parallel run: the queue, the workers, and whether it is stopping."""
+    """The state of one parallel run: the workers, the ledger, and whether it is stopping."""
 
     def __init__(self, suite: Any, context: PoolContext, result: Any) -> None:
         self.suite, self.context, self.result = suite, context, result
         units = suite.units()
         self.tests = [list(subsuite) for subsuite in suite.subsuites]
         self.keys = [unit.key for unit in units]
-        self.queue = deque(unit.index for unit in context.strategy.order(units, context.durations))
-        self.estimates = estimate_durations(units, context.durations)
+        self.ledger = Ledger(
+            self.tests,
+            self.keys,
+            (unit.index for unit in context.strategy.order(units, context.durations)),
+            estimate_durations(units, context.durations),
+            not_run=suite.not_run,
+            measured=suite.measured,
+            lost=suite.lost,
+        )
         self.workers: dict[int, WorkerHandle] = {}
         #: "" (running), "failfast", "graceful" (Ctrl-C once) or "now" (twice, SIGTERM).
         self.stopping = ""
@@ -64,6 +79,17 @@ class PoolRun:
         self.announce: list[str] = []
         self.progress = Progress(
             result, sum(unit.tests for unit in units), context.verbosity, context.live
+        )
+        #: One method per kind of message a worker sends.
+        self.handlers = dispatch_table(
+            {
+                Ready: self._on_ready,
+                UnitDone: self._on_unit_done,
+                Interrupted: self._on_interrupted,
+                Leftover: self._on_leftover,
+                Batch: self._on_batch,
+            },
+            FROM_WORKER,
         )
 
     def on_signal(self, now: bool) -> None:
@@ -83,10 +109,15 @@ class PoolRun:
             "Interrupted: letting running tests finish (Ctrl-C again to stop them now)."
         )
 
+    @property
+    def _hard_stop(self) -> bool:
+        """Stopping for an interruption (not --failfast): unfinished work counts as not run."""
+        return self.stopping in {"graceful", "now"}
+
     def execute(self, setup: WorkerSetup, blobs: dict[int, bytes]) -> None:
         """Run every unit; ``blobs`` are the pickled units fresh (non-fork) workers load."""
         self.setup, self.blobs = setup, blobs
-        processes = min(self.suite.processes, len(self.queue))
+        processes = min(self.suite.processes, len(self.ledger.queue))
         try:
             with signals_call(self.on_signal), self.progress:
                 for slot in range(1, processes + 1):
@@ -94,7 +125,7 @@ class PoolRun:
                 self._loop()
         finally:
             stop_workers(list(self.workers.values()), now=True)
-            self.suite.interrupted = self.stopping in {"graceful", "now"}
+            self.suite.interrupted = self._hard_stop
         if self.terminated:
             raise Terminated
         if self.stopping == "now":
@@ -108,14 +139,9 @@ class PoolRun:
         while self.workers:
             self._announce()
             self._maybe_stop()
-            waitables: list[Any] = []
-            for worker in self.workers.values():
-                waitables += [worker.conn, worker.process.sentinel]
+            waitables = [item for worker in self.workers.values() for item in worker.waitables()]
             for ready in wait(waitables, timeout=_TICK):
-                owner = next(
-                    (w for w in self.workers.values() if ready in (w.conn, w.process.sentinel)),
-                    None,
-                )
+                owner = next((w for w in self.workers.values() if w.owns(ready)), None)
                 if owner is not None:
                     self._service(owner)
             self._check_timeouts()
@@ -132,99 +158,83 @@ class PoolRun:
             # --failfast (or a result stopped by its owner): stop soon, keep what finished.
             self.stopping = "failfast"
             self.stop_since = time.monotonic()
-        if self.stopping:
-            if self.stopping != "failfast":
-                for index in self.queue:
-                    self.suite.not_run += [
-                        NotRun(test.id(), "the run was interrupted") for test in self.tests[index]
-                    ]
-            self.queue.clear()
-            self.setup_stop_flag()
-            for worker in list(self.workers.values()):
-                if worker.unit is None and worker.ready:
-                    self._retire(worker)
-            overdue = (
-                self.stopping == "failfast" and time.monotonic() - self.stop_since > FAILFAST_GRACE
-            )
-            if self.stopping == "now" or overdue:
-                stop_workers(list(self.workers.values()), now=True)
-                for worker in list(self.workers.values()):
-                    self._service(worker)
-
-    def setup_stop_flag(self) -> None:
+        if not self.stopping:
+            return
+        self.ledger.drop_queue(INTERRUPTED if self._hard_stop else None)
         for worker in self.workers.values():
             worker.stop_flag.value = 1
+        for worker in list(self.workers.values()):
+            if worker.unit is None and worker.ready:
+                worker.retire()
+        overdue = (
+            self.stopping == "failfast" and time.monotonic() - self.stop_since > FAILFAST_GRACE
+        )
+        if self.stopping == "now" or overdue:
+            stop_workers(list(self.workers.values()), now=True)
+            for worker in list(self.workers.values()):
+                self._service(worker)
 
     def _service(self, worker: WorkerHandle) -> None:
-        """Replay what the worker sent; notice if it died."""
-        while True:
-            try:
-                if not worker.conn.poll():
-                    break
-                message = worker.conn.recv()
-            except (EOFError, OSError):
-                worker.process.join()
-                break
-            self._handle(worker, message)
+        """Handle what the worker sent; notice if it died."""
+        for message in worker.received():
+            self.handlers[type(message)](worker, message)
         if not worker.process.is_alive():
             worker.process.join()
             self._died(worker)
 
-    def _handle(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "ready":
-            worker.ready = True
-            worker.start_failures = 0
-            self._dispatch(worker)
-        elif kind == "unitDone":
-            index = message[1]
-            if worker.started_all():
-                self.suite.measured[self.keys[index]] = message[2]
-            if self.stopping and self.stopping != "failfast":
-                # Tests a failed setUpClass skipped are not "not run": unittest is silent.
-                self._not_run(worker, "the run was interrupted")
-            worker.finish_unit()
-            if worker.reserved:
-                following = worker.reserved.popleft()
-                worker.begin_unit(following, len(self.tests[following]))
-                self.progress.unit(worker.slot, self.keys[following])
-            self._dispatch(worker)
-        elif kind == "interrupted":
-            # A test raised KeyboardInterrupt: the worker reported it and ends; the run
-            # stops as a serial one does, letting the other running tests finish.
-            worker.stopped_by_us = True
-            if not self.stopping:
-                self.stopping = "graceful"
-                self.announce.append(
-                    f"{self.keys[message[1]]} raised KeyboardInterrupt: letting running "
-                    "tests finish, then stopping."
-                )
-        elif kind == "leftover":
-            self.progress.say(f"{self.keys[message[1]]} left running: {message[2]}.")
-        elif kind == "batch":
-            for event in message[1]:
-                self._handle_event(worker, event)
-        else:
-            self._handle_event(worker, message)
+    def _on_ready(self, worker: WorkerHandle, message: Ready) -> None:
+        worker.ready = True
+        worker.start_failures = 0
+        self._dispatch(worker)
 
-    def _handle_event(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
-        worker.note(message)
-        self.progress.event(message)
+    def _on_unit_done(self, worker: WorkerHandle, message: UnitDone) -> None:
+        self.ledger.unit_done(message.unit, message.seconds, worker.started_all())
+        if self._hard_stop:
+            # Tests a failed setUpClass skipped are not "not run": unittest is silent.
+            self._not_run(worker, INTERRUPTED)
+        worker.finish_unit()
+        if worker.reserved:
+            following = worker.reserved.popleft()
+            worker.begin_unit(following, self.ledger.size(following))
+            self.progress.unit(worker.slot, self.keys[following])
+        self._dispatch(worker)
+
+    def _on_interrupted(self, worker: WorkerHandle, message: Interrupted) -> None:
+        # A test raised KeyboardInterrupt: the worker reported it and ends; the run
+        # stops as a serial one does, letting the other running tests finish.
+        worker.stopped_by_us = True
+        if not self.stopping:
+            self.stopping = "graceful"
+            self.announce.append(
+                f"{self.keys[message.unit]} raised KeyboardInterrupt: letting running "
+                "tests finish, then stopping."
+            )
+
+    def _on_leftover(self, worker: WorkerHandle, message: Leftover) -> None:
+        self.progress.say(f"{self.keys[message.unit]} left running: {message.description}.")
+
+    def _on_batch(self, worker: WorkerHandle, message: Batch) -> None:
+        for event in message.events:
+            self._on_test_event(worker, event)
+
+    def _on_test_event(self, worker: WorkerHandle, event: TestEvent) -> None:
+        worker.note(event)
+        self.progress.event(event)
         # A test's events are replayed together, so that two workers' tests
         # never interleave in the output.
-        if message[0] == "startTest":
-            worker.pending = [message]
+        if isinstance(event, StartTest):
+            worker.pending = [event]
         elif worker.pending:
-            worker.pending.append(message)
-            if message[0] == "stopTest":
+            worker.pending.append(event)
+            if isinstance(event, StopTest):
                 self._flush(worker)
         else:
-            replay(self.result, self.tests[worker.unit or 0], message)
+            replay(self.result, self.tests[worker.unit or 0], event)
 
     def _flush(self, worker: WorkerHandle) -> None:
         pending, worker.pending = worker.pending, []
-        for message in pending:
-            replay(self.result, self.tests[worker.unit or 0], message)
+        for event in pending:
+            replay(self.result, self.tests[worker.unit or 0], event)
 
     def _dispatch(self, worker: WorkerHandle) -> None:
         """Keep the worker busy: a unit to run and, behind a short one, the next in line.
@@ -232,58 +242,45 @@ class PoolRun:
         The unit held in reserve saves a round trip per unit; only short units get
         one, so that a long unit never holds back work another worker could do.
         """
-        if worker.unit is None and not (self.queue and not self.stopping):
-            self._retire(worker)
+        queue = self.ledger.queue
+        if worker.unit is None and not (queue and not self.stopping):
+            worker.retire()
             return
-        while self.queue and not self.stopping and not worker.reserved:
+        while queue and not self.stopping and not worker.reserved:
             running = worker.unit is not None
-            if running and self.estimates.get(self.keys[worker.unit or 0], 0.0) > PREFETCH_BELOW:
+            if running and self.ledger.estimate(worker.unit) > PREFETCH_BELOW:
                 return
-            index = self.queue.popleft()
-            try:
-                worker.conn.send((index, self.blobs.get(index)))
-            except OSError:
+            index = self.ledger.take()
+            if not worker.send_unit(index, self.blobs.get(index)):
                 # It has just died; the unit goes back first in line for the next worker.
-                self.queue.appendleft(index)
+                self.ledger.put_back([index])
                 return
             if running:
                 worker.reserved.append(index)
             else:
-                worker.begin_unit(index, len(self.tests[index]))
+                worker.begin_unit(index, self.ledger.size(index))
                 self.progress.unit(worker.slot, self.keys[index])
-
-    def _retire(self, worker: WorkerHandle) -> None:
-        if worker.retiring:
-            return
-        with contextlib.suppress(OSError):
-            worker.conn.send(None)
-        worker.retiring = True
-        worker.retired_at = time.monotonic()
 
     def _check_retired(self) -> None:
         """Kill a worker that has no work and does not exit: nothing may hold the run."""
         now = time.monotonic()
         for worker in list(self.workers.values()):
-            if worker.retiring and worker.unit is None and now - worker.retired_at > RETIRE_GRACE:
+            if worker.retiring and worker.unit is None and now - worker.retired_at > KILL_GRACE:
                 self.progress.say(
                     f"Worker {worker.slot} (pid {worker.process.pid}) did not exit within "
-                    f"{RETIRE_GRACE:g}s of finishing its work; killed it."
+                    f"{KILL_GRACE:g}s of finishing its work; killed it."
                 )
-                leftovers.kill_tree(worker.process.pid)
-                worker.process.join()
+                worker.kill()
                 self._service(worker)
 
     def _died(self, worker: WorkerHandle) -> None:
         del self.workers[worker.slot]
         if worker.reserved:
             # Units sent behind the one it was running: another worker runs them.
-            if self.stopping in {"graceful", "now"}:
-                for index in worker.reserved:
-                    self.suite.not_run += [
-                        NotRun(test.id(), "the run was interrupted") for test in self.tests[index]
-                    ]
+            if self._hard_stop:
+                self.ledger.skip_units(worker.reserved, INTERRUPTED)
             elif not self.stopping:
-                self.queue.extendleft(reversed(worker.reserved))
+                self.ledger.put_back(list(worker.reserved))
             worker.reserved.clear()
         self.progress.unit(worker.slot, None)
         code = worker.process.exitcode
@@ -305,19 +302,19 @@ class PoolRun:
             # Stopped on purpose mid-test: that test counts as not run.
             worker.pending = []
             if self.stopping != "failfast":
-                self._not_run(worker, "the run was interrupted", include_current=True)
-        if self.queue and not self.stopping:
+                self._not_run(worker, INTERRUPTED, include_current=True)
+        if self.ledger.queue and not self.stopping:
             if self.context.refresh_slot is not None:
                 # What the dead worker committed must not meet the next tests there.
                 self.context.refresh_slot(worker.slot)
             self.workers[worker.slot] = self._start(worker.slot)
 
     def _report_death(self, worker: WorkerHandle, code: int | None) -> None:
-        tests = self.tests[worker.unit or 0]
-        key = self.keys[worker.unit or 0]
+        unit = worker.unit or 0
+        tests, key = self.tests[unit], self.keys[unit]
         error, reason = death_report(worker, code, self.context.timeout)
         if worker.unit is not None:
-            self.suite.lost.append(f"{reason} in {key}")
+            self.ledger.lose(reason, worker.unit)
         current = worker.in_flight()
         if current is not None:
             test = tests[current]
@@ -328,7 +325,7 @@ class PoolRun:
             self._flush(worker)
             self.result.addError(test, (type(error), error, None))
             self.result.stopTest(test)
-            self.progress.event(("stopTest", current, None), failed=True)
+            self.progress.event(StopTest(current, None), failed=True)
         else:
             phase = "setUpClass" if not worker.started else "tearDownClass"
             holder = unittest.suite._ErrorHolder(f"{phase} ({key})")  # type: ignore[attr-defined]
@@ -336,10 +333,8 @@ class PoolRun:
         self._not_run(worker, reason)
 
     def _not_run(self, worker: WorkerHandle, reason: str, include_current: bool = False) -> None:
-        if worker.unit is None:
-            return
-        for index in worker.unstarted(include_current):
-            self.suite.not_run.append(NotRun(self.tests[worker.unit][index].id(), reason))
+        if worker.unit is not None:
+            self.ledger.skip_tests(worker.unit, worker.unstarted_tests(include_current), reason)
 
     def _check_timeouts(self) -> None:
         limit = self.context.timeout
@@ -348,18 +343,15 @@ class PoolRun:
         now = time.monotonic()
         for worker in list(self.workers.values()):
             armed = max(worker.armed_at(), worker.unit_started)
-            if worker.unit is not None and now - armed > limit + TIMEOUT_KILL_GRACE:
+            if worker.unit is not None and now - armed > limit + KILL_GRACE:
                 worker.timed_out = True
                 leftovers.kill_tree(worker.process.pid)
 
     def _remaining(self) -> float:
-        running = {}
         now = time.monotonic()
-        for slot, worker in self.workers.items():
-            if worker.unit is not None:
-                expected = self.estimates.get(self.keys[worker.unit], 0.0)
-                running[slot] = max(expected - (now - worker.unit_started), 0.0)
-        pending = [
-            Unit(self.keys[index], index, 0, len(self.tests[index])) for index in self.queue
-        ]
-        return remaining_seconds(pending, running, self.estimates, max(len(self.workers), 1))
+        running = {
+            slot: (worker.unit, now - worker.unit_started)
+            for slot, worker in self.workers.items()
+            if worker.unit is not None
+        }
+        return self.ledger.remaining(running, len(self.workers))

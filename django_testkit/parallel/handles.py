@@ -8,8 +8,8 @@ import os
 import signal
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -17,6 +17,8 @@ from django.db import connections
 
 from django_testkit import leftovers
 from django_testkit.parallel import worker as worker_module
+from django_testkit.parallel.ledger import Assignment
+from django_testkit.parallel.protocol import FromWorker, RunUnit, Stop
 from django_testkit.parallel.worker import WorkerSetup
 
 #: How long stopped workers get to exit before they are killed.
@@ -59,8 +61,14 @@ def death_report(worker: WorkerHandle, code: int | None, timeout: float) -> tupl
     return WorkerCrashed(f"{where} died while running it: {describe_exit(code)}."), f"{where} died"
 
 
-@dataclass
-class WorkerHandle:
+@dataclass(kw_only=True)
+class WorkerHandle(Assignment):
+    """One worker process, its end of the pipe, and what it is doing (see :class:`Assignment`).
+
+    Only the handle talks to the worker: it sends the protocol's messages and
+    receives the worker's.
+    """
+
     slot: int
     process: Any
     conn: Connection
@@ -75,35 +83,50 @@ class WorkerHandle:
     retired_at: float = 0.0
     stopped_by_us: bool = False
     timed_out: bool = False
-    #: The unit being run (its index), the test inside it, and what has started.
-    unit: int | None = None
-    size: int = 0
-    current: int | None = None
-    started: set[int] = field(default_factory=set)
-    #: Units sent to it that wait behind the running one.
-    reserved: deque[int] = field(default_factory=deque)
-    #: Events of the running test, replayed once it stops.
-    pending: list[tuple[Any, ...]] = field(default_factory=list)
-    unit_started: float = 0.0
 
-    def begin_unit(self, index: int, size: int) -> None:
-        self.unit, self.size, self.current = index, size, None
-        self.started = set()
-        self.unit_started = time.monotonic()
+    def waitables(self) -> list[Any]:
+        """What to wait on for this worker: its pipe and its process ending."""
+        return [self.conn, self.process.sentinel]
 
-    def finish_unit(self) -> None:
-        self.unit, self.current = None, None
+    def owns(self, waitable: Any) -> bool:
+        return waitable is self.conn or waitable == self.process.sentinel
 
-    def note(self, event: tuple[Any, ...]) -> None:
-        """Track which test runs now (events are replayed before this is called)."""
-        if event[0] == "startTest" and isinstance(event[1], int):
-            self.current = event[1]
-            self.started.add(event[1])
-        elif event[0] == "stopTest":
-            self.current = None
-        elif event[0] == "addSkip" and isinstance(event[1], int) and self.current is None:
-            # Python 3.12+ reports a decorator skip without starting the test.
-            self.started.add(event[1])
+    def received(self) -> Iterator[FromWorker]:
+        """The messages the worker has sent so far; stops at the end of the pipe."""
+        while True:
+            try:
+                if not self.conn.poll():
+                    return
+                message: FromWorker = self.conn.recv()
+            except (EOFError, OSError):
+                self.process.join()
+                return
+            yield message
+
+    def send_unit(self, index: int, blob: bytes | None) -> bool:
+        """Send a unit to run; False if the worker has just died."""
+        try:
+            self.conn.send(RunUnit(index, blob))
+        except OSError:
+            return False
+        return True
+
+    def retire(self) -> None:
+        """Tell the worker to exit once it is idle (once only)."""
+        if self.retiring:
+            return
+        self.ask_to_stop()
+        self.retiring = True
+        self.retired_at = time.monotonic()
+
+    def ask_to_stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(Stop())
+
+    def kill(self) -> None:
+        """Kill the worker with everything it started, and reap it."""
+        leftovers.kill_tree(self.process.pid)
+        self.process.join()
 
     def running_test(self) -> int | None:
         """The test the worker was running, as it last said in shared memory."""
@@ -113,21 +136,12 @@ class WorkerHandle:
     def armed_at(self) -> float:
         return float(self.state[1]) if self.state is not None else self.unit_started
 
-    def started_all(self) -> bool:
-        return len(self.started) == self.size
-
     def in_flight(self) -> int | None:
         """The test running now: from its replayed start, else from shared memory."""
         return self.current if self.current is not None else self.running_test()
 
-    def unstarted(self, include_current: bool) -> list[int]:
-        current = self.in_flight()
-        pending = [
-            index for index in range(self.size) if index not in self.started and index != current
-        ]
-        if include_current and current is not None:
-            pending.insert(0, current)
-        return pending
+    def unstarted_tests(self, include_current: bool) -> list[int]:
+        return self.unstarted(self.in_flight(), include_current)
 
     def read_stack(self) -> str | None:
         """The stacks the worker's watchdog dumped on a timeout, if it did."""
@@ -166,7 +180,15 @@ def start_worker(
         if main:
             signal.signal(signal.SIGINT, previous)
     child_end.close()
-    return WorkerHandle(slot, process, parent_end, stop_flag, state, dump_path, failures)
+    return WorkerHandle(
+        slot=slot,
+        process=process,
+        conn=parent_end,
+        stop_flag=stop_flag,
+        state=state,
+        dump_path=dump_path,
+        start_failures=failures,
+    )
 
 
 def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
@@ -180,8 +202,7 @@ def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
             if now:
                 handle.process.terminate()
             else:
-                with contextlib.suppress(OSError):
-                    handle.conn.send(None)
+                handle.ask_to_stop()
     deadline = time.monotonic() + STOP_GRACE
     for handle in workers:
         handle.process.join(max(deadline - time.monotonic(), 0.0))

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from django_testkit.parallel import protocol
+from django_testkit.parallel.protocol import StopTest, TestEvent
+
 #: Seconds between plain progress lines when the output is not a live terminal.
 PLAIN_INTERVAL = 60.0
 _REDRAW = 0.2
 _ERASE = "\r\x1b[K"
-_FAILING = {"addError", "addFailure", "addUnexpectedSuccess"}
 
 
 def _clock(seconds: float) -> str:
@@ -143,12 +145,11 @@ class Progress:
         else:
             self.running[slot] = key
 
-    def event(self, event: tuple[Any, ...], failed: bool = False) -> None:
+    def event(self, event: TestEvent, failed: bool = False) -> None:
         """Count a replayed event (every test ends with stopTest, even a skipped one)."""
-        name = event[0]
-        if name == "stopTest":
+        if isinstance(event, StopTest):
             self.done += 1
-        if failed or name in _FAILING or (name == "addSubTest" and event[3] is not None):
+        if failed or protocol.failed(event):
             self.failed += 1
 
     def tick(self, remaining: Callable[[], float]) -> None:

@@ -1,69 +1,51 @@
-"""Test outcomes as picklable events: recorded in a worker, replayed in the parent.
+"""The worker's side of test outcomes: every call unittest makes on a result, sent as an event.
 
 A worker runs its tests with :class:`EventResult`, which turns every call
-unittest makes on a result into an event tuple and sends it at once. The
-parent feeds each event to its own result with :func:`replay`, so the run's
-output, counts and ``suite_result`` are those of a serial run.
-
-Events (``ref`` is the test's index in its unit, or ``("holder", text)`` for
-class- and module-level fixtures, which unittest reports on a stand-in):
-
-``("startTest", i)``, ``("stopTest", i, extra)``, ``("addSuccess", i)``,
-``("addUnexpectedSuccess", i)``, ``("addDuration", i, seconds)``,
-``("addSkip", ref, reason, extra)``, ``("addError", ref, error, extra)``,
-``("addFailure", i, error, extra)``, ``("addExpectedFailure", i, error, extra)``,
-``("addSubTest", i, subtest, error_or_None, extra)``.
-
-``extra`` carries what the worker captured since the previous event: output
-under ``--buffer`` and SQL under ``--debug-sql``.
+unittest makes on a result into one of the test events of
+:mod:`django_testkit.parallel.protocol` and sends it. The parent feeds each
+event to its own result with :func:`replay`, so the run's output, counts and
+``suite_result`` are those of a serial run.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import pickle
-import sys
 import unittest
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
 from tblib import pickling_support  # type: ignore[import-untyped]
 
-Event = tuple[Any, ...]
-Send = Callable[[Event], None]
+from django_testkit.parallel.protocol import (
+    AddDuration,
+    AddError,
+    AddExpectedFailure,
+    AddFailure,
+    AddSkip,
+    AddSubTest,
+    AddSuccess,
+    AddUnexpectedSuccess,
+    Batch,
+    Extra,
+    Holder,
+    Ref,
+    RemoteError,
+    StartTest,
+    StopTest,
+    TestEvent,
+)
+from django_testkit.parallel.replay import RemoteException, replay, with_replay
+
+__all__ = ["EventResult", "RemoteError", "RemoteException", "replay", "with_replay"]
+
+Send = Callable[[Batch], None]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 _SQL_LOGGER = "django.db.backends"
 #: unittest's marker for "subTest() without a message"; it must stay that very object.
 _SENTINEL: object = unittest.case._subtest_msg_sentinel  # type: ignore[attr-defined]
-_STDOUT_LINE: str = unittest.result.STDOUT_LINE
-_STDERR_LINE: str = unittest.result.STDERR_LINE
-
-
-class RemoteException(Exception):
-    """Stands in for an exception that could not be carried from a worker intact."""
-
-
-@dataclass(frozen=True)
-class RemoteError:
-    """An exception from a worker: pickled with its traceback, and as unittest printed it."""
-
-    pickled: bytes | None
-    type_name: str
-    message: str
-    #: unittest's text for it in the worker (chained exceptions, source lines, carets).
-    text: str
-
-
-@dataclass(frozen=True)
-class Extra:
-    stdout: str = ""
-    stderr: str = ""
-    #: Query log records (as dicts) under ``--debug-sql``, formatted by the parent's handler.
-    sql: tuple[dict[str, Any], ...] = ()
 
 
 class _Repr:
@@ -85,7 +67,7 @@ def _picklable(value: object) -> object:
 
 
 #: Events sent at once, with whatever was queued before them.
-_FLUSH_AT = frozenset({"stopTest", "addError", "addFailure"})
+_FLUSH_AT = (StopTest, AddError, AddFailure)
 
 
 class _RecordKeeper(logging.Handler):
@@ -128,7 +110,7 @@ class EventResult(unittest.TestResult):
         self.failfast = failfast
         self.buffer = buffer
         self._send_now = send
-        self._batch: list[Event] = []
+        self._batch: list[TestEvent] = []
         self._index = {id(test): index for index, test in enumerate(tests)}
         self._sent_out = (0, 0)
         self._sql: list[dict[str, Any]] = []
@@ -144,25 +126,27 @@ class EventResult(unittest.TestResult):
     def shouldStop(self, value: bool) -> None:
         self._stopped = value
 
-    def _send(self, event: Event) -> None:
+    def _send(self, event: TestEvent) -> None:
         """Queue an event; a test's events go in one message when it stops.
 
         Failures and class-level events go at once, so that a worker that dies
         later cannot take them with it.
         """
         self._batch.append(event)
-        failed = event[0] in _FLUSH_AT or (event[0] == "addSubTest" and event[3] is not None)
-        if failed or isinstance(event[1], tuple):
+        failed = isinstance(event, _FLUSH_AT) or (
+            isinstance(event, AddSubTest) and event.error is not None
+        )
+        if failed or isinstance(event.ref, Holder):
             self.flush()
 
     def flush(self) -> None:
         if self._batch:
             batch, self._batch = self._batch, []
-            self._send_now(("batch", batch))
+            self._send_now(Batch(batch))
 
-    def _ref(self, test: Any) -> Any:
+    def _ref(self, test: Any) -> Ref:
         index = self._index.get(id(test))
-        return ("holder", str(test)) if index is None else index
+        return Holder(str(test)) if index is None else index
 
     def _extra(self) -> Extra:
         out = err = ""
@@ -205,7 +189,7 @@ class EventResult(unittest.TestResult):
             logger = logging.getLogger(_SQL_LOGGER)
             logger.setLevel(logging.DEBUG)
             logger.addHandler(self._sql_handler)
-        self._send(("startTest", self._ref(test)))
+        self._send(StartTest(self._ref(test)))
 
     def stopTest(self, test: Any) -> None:
         extra = self._extra()
@@ -214,37 +198,37 @@ class EventResult(unittest.TestResult):
             self._sql_handler = None
         self._mirrorOutput = False
         super().stopTest(test)
-        self._send(("stopTest", self._ref(test), extra))
+        self._send(StopTest(self._ref(test), extra))
 
     def addSuccess(self, test: Any) -> None:
         super().addSuccess(test)
-        self._send(("addSuccess", self._ref(test)))
+        self._send(AddSuccess(self._ref(test)))
 
     def addUnexpectedSuccess(self, test: Any) -> None:
         super().addUnexpectedSuccess(test)
-        self._send(("addUnexpectedSuccess", self._ref(test)))
+        self._send(AddUnexpectedSuccess(self._ref(test)))
 
     def addDuration(self, test: Any, elapsed: float) -> None:
-        self._send(("addDuration", self._ref(test), elapsed))
+        self._send(AddDuration(self._ref(test), elapsed))
 
     def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
-        self._send(("addSkip", self._ref(test), reason, self._extra()))
+        self._send(AddSkip(self._ref(test), reason, self._extra()))
 
     def addError(self, test: Any, err: Any) -> None:
         error = self._error(err, test)
         super().addError(test, err)
-        self._send(("addError", self._ref(test), error, self._extra()))
+        self._send(AddError(self._ref(test), error, self._extra()))
 
     def addFailure(self, test: Any, err: Any) -> None:
         error = self._error(err, test)
         super().addFailure(test, err)
-        self._send(("addFailure", self._ref(test), error, self._extra()))
+        self._send(AddFailure(self._ref(test), error, self._extra()))
 
     def addExpectedFailure(self, test: Any, err: Any) -> None:
         error = self._error(err, test)
         super().addExpectedFailure(test, err)
-        self._send(("addExpectedFailure", self._ref(test), error, self._extra()))
+        self._send(AddExpectedFailure(self._ref(test), error, self._extra()))
 
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         error = None if err is None else self._error(err, test)
@@ -253,137 +237,10 @@ class EventResult(unittest.TestResult):
         described = None if message is _SENTINEL else _picklable(message)
         params = {key: _picklable(value) for key, value in subtest.params.items()}
         extra = self._extra()
-        self._send(("addSubTest", self._ref(test), (described, params), error, extra))
+        self._send(AddSubTest(self._ref(test), (described, params), error, extra))
 
 
 def _qualified(exc_type: type[BaseException]) -> str:
     module = exc_type.__module__
     name = exc_type.__qualname__
     return name if module in {"builtins", "__main__"} else f"{module}.{name}"
-
-
-def rebuild_error(error: RemoteError) -> ExcInfo:
-    """The worker's exception as an ``exc_info`` triple, or a stand-in that says what it was."""
-    if error.pickled is not None:
-        try:
-            exc_type, value, tb = pickle.loads(error.pickled)
-            return exc_type, value, tb
-        except Exception:
-            pass
-    stand_in = RemoteException(f"{error.type_name}: {error.message}")
-    return RemoteException, stand_in, None
-
-
-class ReplayResultMixin:
-    """Mixed into the parent's result class: prints replayed errors as the worker did."""
-
-    _testkit_texts: dict[int, str]
-
-    def _exc_info_to_string(self, err: Any, test: Any) -> str:
-        text: str | None = getattr(self, "_testkit_texts", {}).get(id(err[1]))
-        if text is None:
-            return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]
-        if getattr(self, "buffer", False):
-            # As unittest does: the test's captured output follows the traceback.
-            out, errors = sys.stdout, sys.stderr
-            if isinstance(out, io.StringIO) and out.getvalue():
-                output = out.getvalue()
-                text += _STDOUT_LINE % (output if output.endswith("\n") else output + "\n")
-            if isinstance(errors, io.StringIO) and errors.getvalue():
-                error = errors.getvalue()
-                text += _STDERR_LINE % (error if error.endswith("\n") else error + "\n")
-        return text
-
-
-def with_replay(resultclass: type) -> type:
-    """A subclass of ``resultclass`` that prints replayed errors exactly as the worker did."""
-    if issubclass(resultclass, ReplayResultMixin):
-        return resultclass
-    return type(
-        resultclass.__name__,
-        (ReplayResultMixin, resultclass),
-        {"__module__": resultclass.__module__},
-    )
-
-
-def _write_extra(result: Any, extra: Extra | None) -> None:
-    if extra is None:
-        return
-    if extra.stdout or extra.stderr:
-        out, err = sys.stdout, sys.stderr
-        if getattr(result, "buffer", False) and isinstance(out, io.StringIO):
-            out.write(extra.stdout)
-            if isinstance(err, io.StringIO):
-                err.write(extra.stderr)
-        else:
-            sys.stdout.write(extra.stdout)
-            sys.stderr.write(extra.stderr)
-    # Django's --debug-sql result formats the queries through the handler it added.
-    handler = getattr(result, "handler", None)
-    if extra.sql and isinstance(handler, logging.Handler):
-        for state in extra.sql:
-            handler.handle(logging.makeLogRecord(state))
-
-
-def _err(result: Any, error: RemoteError) -> ExcInfo:
-    err = rebuild_error(error)
-    texts = getattr(result, "_testkit_texts", None)
-    if texts is None:
-        try:
-            texts = result._testkit_texts = {}
-        except AttributeError:
-            return err
-    texts.clear()
-    texts[id(err[1])] = error.text
-    return err
-
-
-def _call(result: Any, name: str, *args: Any) -> None:
-    method = getattr(result, name, None)
-    if method is not None:
-        method(*args)
-
-
-def replay(result: Any, tests: Sequence[Any], event: Event) -> None:
-    """Feed one worker event to ``result`` as if the test had run here."""
-    name, ref = event[0], event[1]
-    if isinstance(ref, tuple):
-        holder = unittest.suite._ErrorHolder(ref[1])  # type: ignore[attr-defined]
-        if getattr(result, "_newline", None) is False:
-            # Every replayed test ends its line; Python 3.11's "expected failure" status
-            # does not record that, and a class-level error would lose its name.
-            result._newline = True
-        # unittest captures output around class fixtures too (--buffer).
-        _call(result, "_setupStdout")
-        try:
-            _write_extra(result, event[-1])
-            if name == "addSkip":
-                result.addSkip(holder, event[2])
-            else:
-                result.addError(holder, _err(result, event[2]))
-        finally:
-            _call(result, "_restoreStdout")
-        return
-    test = tests[ref]
-    if name == "startTest":
-        result.startTest(test)
-    elif name == "stopTest":
-        _write_extra(result, event[2])
-        result.stopTest(test)
-    elif name in {"addSuccess", "addUnexpectedSuccess"}:
-        getattr(result, name)(test)
-    elif name == "addDuration":
-        _call(result, "addDuration", test, event[2])
-    elif name == "addSkip":
-        _write_extra(result, event[3])
-        result.addSkip(test, event[2])
-    elif name in {"addError", "addFailure", "addExpectedFailure"}:
-        _write_extra(result, event[3])
-        getattr(result, name)(test, _err(result, event[2]))
-    elif name == "addSubTest":
-        (message, params), error, extra = event[2], event[3], event[4]
-        if message is None:
-            message = _SENTINEL
-        subtest = unittest.case._SubTest(test, message, params)  # type: ignore[attr-defined]
-        _write_extra(result, extra)
-        result.addSubTest(test, subtest, None if error is None else _err(result, error))

@@ -18,50 +18,14 @@ import pickle
 import shutil
 import tempfile
 import unittest
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django_testkit.exceptions import TestkitError
-from django_testkit.parallel.scheduling import Strategy, Unit
-
-if TYPE_CHECKING:
-    from django_testkit.cov.measure import CoverageSpec
-    from django_testkit.databases.workers import WorkerDatabases
+from django_testkit.parallel.ledger import NotRun
+from django_testkit.parallel.poolspec import PoolContext, PoolError
+from django_testkit.parallel.scheduling import Unit
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
-
-
-class PoolError(TestkitError):
-    """The pool cannot go on (a worker cannot even start): one line, exit status 1."""
-
-
-@dataclass
-class PoolContext:
-    """What the runner gives the pool once the databases are set up."""
-
-    start_method: str
-    strategy: Strategy
-    durations: dict[str, float]
-    make_databases: Callable[[Path], WorkerDatabases]
-    runner_class: type | None = None
-    runner_kwargs: dict[str, Any] = field(default_factory=dict)
-    mirrors: dict[str, str] = field(default_factory=dict)
-    timeout: float = 0.0
-    debug_sql: bool = False
-    reorder_by: tuple[type, ...] = ()
-    verbosity: int = 1
-    live: bool = False
-    coverage: CoverageSpec | None = None
-    #: Gives a slot clean databases again before a worker replaces one that died there.
-    refresh_slot: Callable[[int], None] | None = None
-
-
-@dataclass
-class NotRun:
-    test_id: str
-    reason: str
 
 
 def unit_key(tests: list[Any]) -> str:

@@ -30,7 +30,17 @@ from django_testkit.cov import measure
 from django_testkit.cov.measure import CoverageSpec
 from django_testkit.databases import workers as dbworkers
 from django_testkit.databases.mirrors import MirrorSharing, with_mirror_sharing
-from django_testkit.parallel.results import Event, EventResult
+from django_testkit.parallel.protocol import (
+    Batch,
+    Interrupted,
+    Leftover,
+    Ready,
+    RunUnit,
+    Stop,
+    ToWorker,
+    UnitDone,
+)
+from django_testkit.parallel.results import EventResult
 
 #: How often a worker checks that its parent is still alive.
 PARENT_CHECK_SECONDS = 0.5
@@ -189,23 +199,24 @@ def main(
 
         resultclass = with_test_contexts(resultclass, cov)
 
-    def send(event: Event) -> None:
-        conn.send(event)
+    def send(batch: Batch) -> None:
+        conn.send(batch)
 
-    conn.send(("ready", os.getpid()))
+    conn.send(Ready(os.getpid()))
     while True:
         try:
-            message = conn.recv()
+            message: ToWorker = conn.recv()
         except EOFError:
             break
-        if message is None:
+        if isinstance(message, Stop):
             break
-        index, blob = message
+        assert isinstance(message, RunUnit)
+        index = message.unit
         if stop_flag.value:
             # The run is stopping: a unit sent in reserve is handed back unrun.
-            conn.send(("unitDone", index, 0.0))
+            conn.send(UnitDone(index, 0.0))
             continue
-        tests = _load(blob, units, index)
+        tests = _load(message.blob, units, index)
         result = resultclass(
             send,
             tests,
@@ -233,12 +244,12 @@ def main(
         result.flush()
         _report_leftovers(conn, index, leftovers.since(before))
         if interrupted:
-            conn.send(("interrupted", index))
+            conn.send(Interrupted(index))
             break
         if cov is not None:
             # A worker that dies later loses at most the unit it is running.
             measure.checkpoint(cov)
-        conn.send(("unitDone", index, time.perf_counter() - started))
+        conn.send(UnitDone(index, time.perf_counter() - started))
     _finish(cov)
 
 
@@ -268,4 +279,4 @@ def _report_leftovers(conn: Connection, index: int, left: leftovers.Leftovers) -
         fate.append("threads abandoned when the worker exits")
     for pid in left.children:
         leftovers.kill_tree(pid)
-    conn.send(("leftover", index, f"{what} ({', '.join(fate)})"))
+    conn.send(Leftover(index, f"{what} ({', '.join(fate)})"))

@@ -1,0 +1,108 @@
+"""ledger: the parallel run's bookkeeping, without processes: what is queued, what each
+worker runs, which tests did not run and why, what is left."""
+
+from __future__ import annotations
+
+import unittest
+
+from django_testkit.parallel.ledger import INTERRUPTED, Assignment, Ledger, NotRun
+from django_testkit.parallel.protocol import AddSkip, StartTest, StopTest
+
+
+class Case(unittest.TestCase):
+    __test__ = False
+
+    def test_a(self) -> None:
+        pass
+
+    def test_b(self) -> None:
+        pass
+
+    def test_c(self) -> None:
+        pass
+
+
+def _units() -> list[list[unittest.TestCase]]:
+    load = unittest.defaultTestLoader.loadTestsFromTestCase
+    return [list(load(Case)), list(load(Case))[:1]]
+
+
+def _ledger() -> Ledger:
+    return Ledger(_units(), ["first", "second"], [1, 0], {"first": 3.0, "second": 1.0})
+
+
+def test_units_leave_the_queue_in_order_and_come_back_first() -> None:
+    ledger = _ledger()
+    assert ledger.take() == 1
+    ledger.put_back([1])
+    assert list(ledger.queue) == [1, 0]
+    assert [ledger.take(), ledger.take()] == [1, 0]
+    ledger.put_back([0, 1])
+    assert list(ledger.queue) == [0, 1]
+
+
+def test_an_interruption_lists_every_queued_test_as_not_run() -> None:
+    ledger = _ledger()
+    ledger.drop_queue(INTERRUPTED)
+    assert not ledger.queue
+    assert [item.reason for item in ledger.not_run] == [INTERRUPTED] * 4
+    assert ledger.not_run[0].test_id.endswith("Case.test_a")
+
+
+def test_failfast_drops_the_queue_silently() -> None:
+    ledger = _ledger()
+    ledger.drop_queue(None)
+    assert not ledger.queue
+    assert not ledger.not_run
+
+
+def test_a_units_time_counts_only_when_every_test_ran() -> None:
+    ledger = _ledger()
+    ledger.unit_done(0, 2.5, complete=True)
+    ledger.unit_done(1, 9.0, complete=False)
+    assert ledger.measured == {"first": 2.5}
+
+
+def test_lost_units_and_skipped_tests_are_named() -> None:
+    not_run: list[NotRun] = []
+    ledger = Ledger(_units(), ["first", "second"], [0, 1], {}, not_run=not_run)
+    ledger.lose("worker 1 (pid 9) died", 0)
+    ledger.skip_tests(0, [2], "worker 1 (pid 9) died")
+    assert ledger.lost == ["worker 1 (pid 9) died in first"]
+    assert [item.test_id.rsplit(".", 1)[1] for item in not_run] == ["test_c"]
+
+
+def test_remaining_time_counts_running_and_queued_units() -> None:
+    ledger = _ledger()
+    assert ledger.take() == 1
+    # "first" is queued (3s), "second" has run 0.4s of its 1s.
+    assert ledger.remaining({1: (1, 0.4)}, workers=1) == 3.6
+    assert ledger.remaining({1: (1, 5.0)}, workers=1) == 3.0
+
+
+def test_an_assignment_tracks_started_and_unstarted_tests() -> None:
+    work = Assignment()
+    work.begin_unit(0, 3)
+    work.note(StartTest(0))
+    assert work.current == 0
+    work.note(StopTest(0, None))
+    assert work.current is None
+    # Python 3.12+ reports a decorator skip without starting the test.
+    work.note(AddSkip(1, "skipped", None))
+    assert work.started == {0, 1}
+    assert not work.started_all()
+    assert work.unstarted(current=None, include_current=False) == [2]
+    work.note(StartTest(2))
+    assert work.unstarted(current=2, include_current=True) == [2]
+    assert work.unstarted(current=2, include_current=False) == []
+    assert work.started_all()
+    work.finish_unit()
+    assert work.unit is None
+
+
+def test_units_held_in_reserve_wait_behind_the_running_one() -> None:
+    work = Assignment()
+    work.begin_unit(0, 1)
+    work.reserved.append(1)
+    work.finish_unit()
+    assert list(work.reserved) == [1]
