@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
-from django_testkit import files
+from django_testkit import _compat, files
 from django_testkit.config import TestkitConfig
 from django_testkit.databases.setup import TestDatabases
 from django_testkit.exceptions import ConfigurationError
@@ -60,7 +60,7 @@ def _parallel_type(value: str) -> int:
 
 def accept_parallel_auto(parser: argparse.ArgumentParser) -> None:
     """Make Django's ``--parallel auto`` mean :func:`max_workers` under every start method."""
-    for action in parser._actions:
+    for action in _compat.parser_actions(parser):
         if "--parallel" in action.option_strings:
             # Django turns "auto" into 1 under forkserver before 6.0; workers work there.
             action.type = _parallel_type
@@ -91,7 +91,7 @@ def pool_context(runner: Any) -> PoolContext:
     if warning:
         runner.log(warning, level=logging.WARNING)
     schedule = config.schedule
-    if schedule == "duration" and (runner._shuffler is not None or runner.reverse):
+    if schedule == "duration" and (runner.shuffle_seed is not None or runner.reverse):
         schedule = "discovery"
         runner.log(
             "Parallel workers take test classes in the order --shuffle/--reverse gave.",

@@ -11,11 +11,10 @@ events.
 from __future__ import annotations
 
 import time
-import unittest
 from multiprocessing.connection import wait
 from typing import Any
 
-from django_testkit import leftovers
+from django_testkit import _compat, leftovers
 from django_testkit.interrupts import Terminated, signals_call
 from django_testkit.leftovers import KILL_GRACE
 from django_testkit.parallel.handles import (
@@ -328,7 +327,7 @@ class PoolRun:
             self.progress.event(StopTest(current, None), failed=True)
         else:
             phase = "setUpClass" if not worker.started else "tearDownClass"
-            holder = unittest.suite._ErrorHolder(f"{phase} ({key})")  # type: ignore[attr-defined]
+            holder = _compat.error_holder(f"{phase} ({key})")
             self.result.addError(holder, (type(error), error, None))
         self._not_run(worker, reason)
 

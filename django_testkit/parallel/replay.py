@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
+from django_testkit import _compat
 from django_testkit.parallel.protocol import (
     TEST_EVENTS,
     AddDuration,
@@ -39,7 +40,6 @@ from django_testkit.parallel.protocol import (
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 #: unittest's marker for "subTest() without a message"; it must stay that very object.
-_SENTINEL: object = unittest.case._subtest_msg_sentinel  # type: ignore[attr-defined]
 _STDOUT_LINE: str = unittest.result.STDOUT_LINE
 _STDERR_LINE: str = unittest.result.STDERR_LINE
 
@@ -131,13 +131,11 @@ def _call(result: Any, name: str, *args: Any) -> None:
 
 
 def _replay_holder(result: Any, holder: Holder, event: TestEvent) -> None:
-    stand_in = unittest.suite._ErrorHolder(holder.text)  # type: ignore[attr-defined]
-    if getattr(result, "_newline", None) is False:
-        # Every replayed test ends its line; Python 3.11's "expected failure" status
-        # does not record that, and a class-level error would lose its name.
-        result._newline = True
+    stand_in = _compat.error_holder(holder.text)
+    # Every replayed test ends its line, so that a class-level error keeps its name.
+    _compat.end_pending_line(result)
     # unittest captures output around class fixtures too (--buffer).
-    _call(result, "_setupStdout")
+    _compat.capture_output(result)
     try:
         if isinstance(event, AddSkip):
             _write_extra(result, event.extra)
@@ -146,7 +144,7 @@ def _replay_holder(result: Any, holder: Holder, event: TestEvent) -> None:
             _write_extra(result, event.extra)
             result.addError(stand_in, _err(result, event.error))
     finally:
-        _call(result, "_restoreStdout")
+        _compat.release_output(result)
 
 
 def _start(result: Any, test: Any, event: StartTest) -> None:
@@ -193,8 +191,8 @@ def _expected_failure(result: Any, test: Any, event: AddExpectedFailure) -> None
 def _subtest(result: Any, test: Any, event: AddSubTest) -> None:
     message, params = event.subtest
     if message is None:
-        message = _SENTINEL
-    subtest = unittest.case._SubTest(test, message, params)  # type: ignore[attr-defined]
+        message = _compat.SUBTEST_NO_MESSAGE
+    subtest = _compat.make_subtest(test, message, params)
     _write_extra(result, event.extra)
     error = event.error
     result.addSubTest(test, subtest, None if error is None else _err(result, error))

@@ -14,10 +14,11 @@ import pickle
 import unittest
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from tblib import pickling_support  # type: ignore[import-untyped]
 
+from django_testkit import _compat
 from django_testkit.parallel.protocol import (
     AddDuration,
     AddError,
@@ -45,7 +46,6 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 _SQL_LOGGER = "django.db.backends"
 #: unittest's marker for "subTest() without a message"; it must stay that very object.
-_SENTINEL: object = unittest.case._subtest_msg_sentinel  # type: ignore[attr-defined]
 
 
 class _Repr:
@@ -150,10 +150,9 @@ class EventResult(unittest.TestResult):
 
     def _extra(self) -> Extra:
         out = err = ""
-        stdout_buffer = getattr(self, "_stdout_buffer", None)
-        stderr_buffer = getattr(self, "_stderr_buffer", None)
-        if self.buffer and stdout_buffer is not None and stderr_buffer is not None:
-            all_out, all_err = stdout_buffer.getvalue(), stderr_buffer.getvalue()
+        captured = _compat.buffered_output(self)
+        if self.buffer and captured is not None:
+            all_out, all_err = captured
             out, err = all_out[self._sent_out[0] :], all_err[self._sent_out[1] :]
             self._sent_out = (len(all_out), len(all_err))
         sql = tuple(self._sql)
@@ -163,7 +162,7 @@ class EventResult(unittest.TestResult):
     def _error(self, err: ExcInfo, test: Any) -> RemoteError:
         buffer, self.buffer = self.buffer, False
         try:
-            text: str = cast(Any, self)._exc_info_to_string(err, test)
+            text = _compat.exc_info_text(self, err, test)
         finally:
             self.buffer = buffer
         exc_type, value, tb = err
@@ -176,7 +175,7 @@ class EventResult(unittest.TestResult):
 
     # The parent prints the captured output; the worker must not print it too.
     def _restoreStdout(self) -> None:
-        self._mirrorOutput = False
+        _compat.stop_mirroring_output(self)
         super()._restoreStdout()  # type: ignore[misc]
         self._sent_out = (0, 0)
 
@@ -196,7 +195,7 @@ class EventResult(unittest.TestResult):
         if self._sql_handler is not None:
             logging.getLogger(_SQL_LOGGER).removeHandler(self._sql_handler)
             self._sql_handler = None
-        self._mirrorOutput = False
+        _compat.stop_mirroring_output(self)
         super().stopTest(test)
         self._send(StopTest(self._ref(test), extra))
 
@@ -233,8 +232,8 @@ class EventResult(unittest.TestResult):
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         error = None if err is None else self._error(err, test)
         super().addSubTest(test, subtest, err)
-        message = subtest._message
-        described = None if message is _SENTINEL else _picklable(message)
+        message = _compat.subtest_message(subtest)
+        described = None if message is _compat.SUBTEST_NO_MESSAGE else _picklable(message)
         params = {key: _picklable(value) for key, value in subtest.params.items()}
         extra = self._extra()
         self._send(AddSubTest(self._ref(test), (described, params), error, extra))

@@ -21,6 +21,7 @@ import unittest
 from pathlib import Path
 from typing import Any
 
+from django_testkit import _compat
 from django_testkit.parallel.ledger import NotRun
 from django_testkit.parallel.poolspec import PoolContext, PoolError
 from django_testkit.parallel.scheduling import Unit
@@ -91,7 +92,7 @@ class PoolSuite(unittest.TestSuite):
         return ""
 
     def units(self) -> list[Unit]:
-        groups = (unittest.loader._FailedTest, *(self.context.reorder_by if self.context else ()))  # type: ignore[attr-defined]
+        groups = (_compat.FAILED_IMPORT, *(self.context.reorder_by if self.context else ()))
         units = []
         for index, subsuite in enumerate(self.subsuites):
             tests = list(subsuite)

@@ -124,15 +124,20 @@ class _ReleasingSuite(unittest.TestSuite):
 
     def __init__(self, tests: list[Any]) -> None:
         super().__init__(tests)
-        self._before = [dict(getattr(test, "__dict__", {})) for test in tests]
+        # (test, its attributes before it ran), until the test is released.
+        self._before: list[tuple[Any, dict[str, Any]] | None] = [
+            (test, dict(getattr(test, "__dict__", {}))) for test in tests
+        ]
 
     def _removeTestAtIndex(self, index: int) -> None:
-        test = self._tests[index]
         super()._removeTestAtIndex(index)  # type: ignore[misc]
-        if index < len(self._before) and hasattr(test, "__dict__"):
-            test.__dict__.clear()
-            test.__dict__.update(self._before[index])
-            self._before[index] = {}
+        pair = self._before[index] if index < len(self._before) else None
+        if pair is not None:
+            self._before[index] = None
+            test, attributes = pair
+            if hasattr(test, "__dict__"):
+                test.__dict__.clear()
+                test.__dict__.update(attributes)
 
 
 def _measure(spec: CoverageSpec | None, slot: int) -> Any:
