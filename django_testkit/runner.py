@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import unittest
@@ -17,13 +16,13 @@ from django_testkit import leftovers
 from django_testkit.config import add_arguments, command_line, load_config
 from django_testkit.cov.lifecycle import coverage_for
 from django_testkit.cov.session import speaks_for_run
+from django_testkit.databases.facts import plan_from_connections
 from django_testkit.databases.mirrors import (
     MirrorSharing,
     include_mirror_primaries,
     with_mirror_sharing,
 )
-from django_testkit.databases.names import server_ignores_name_case
-from django_testkit.databases.plan import DatabasePlan, legacy_test_settings, plan_databases
+from django_testkit.databases.plan import DatabasePlan
 from django_testkit.databases.setup import (
     SetupOptions,
     TestDatabases,
@@ -218,28 +217,5 @@ class TestkitRunner(DiscoverRunner):
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""
-        databases = {alias: connections[alias].settings_dict for alias in connections}
-        tests = {}
-        for alias, db_settings in databases.items():
-            tests[alias], deprecation = legacy_test_settings(alias, db_settings)
-            if deprecation:
-                self.log(deprecation, level=logging.WARNING)
-                # Django reads only TEST; make the legacy values take effect there.
-                db_settings["TEST"].update(tests[alias])
-        plan = plan_databases(
-            databases,
-            needed,
-            tests,
-            suffix=self.config.db_suffix,
-            clones=self.parallel if self.parallel > 1 else 0,
-            names_ignore_case=lambda alias: server_ignores_name_case(connections[alias]),
-        )
-        for warning in plan.warnings:
-            self.log(warning, level=logging.WARNING)
-        if plan.added:
-            self.log(
-                "Also setting up database(s) that mirrors and dependencies need: "
-                f"{', '.join(sorted(plan.added))}.",
-                level=logging.DEBUG,
-            )
-        return plan
+        clones = self.parallel if self.parallel > 1 else 0
+        return plan_from_connections(connections, needed, self.config.db_suffix, clones, self.log)

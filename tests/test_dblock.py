@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from django_testkit.databases.locks import APPLICATION_NAME_MAX, Holder, in_use_message
+from django_testkit.databases.holders import APPLICATION_NAME_MAX, Holder, in_use_message
 from django_testkit.databases.serverlocks import _advisory_key, _lock_name
 
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.db.utils import ConnectionHandler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_testkit.databases.facts import all_backend_facts
 from django_testkit.databases.names import same_sqlite_file, server_address, sqlite_path
-from django_testkit.databases.plan import plan_databases
+from django_testkit.databases.plan import DatabasePlan, plan_databases
 from django_testkit.exceptions import ConfigurationError
 
 SQLITE = "django.db.backends.sqlite3"
+
+
+def make_plan(databases: Mapping[str, Any], needed: Iterable[str], **options: Any) -> DatabasePlan:
+    """The plan, with each alias's backend facts from Django's own backend for it."""
+    facts = all_backend_facts(ConnectionHandler(copy.deepcopy(dict(databases))))
+    return plan_databases(databases, needed, facts, **options)
 
 
 def sqlite_db(name: object, test_name: object) -> dict[str, Any]:
@@ -59,7 +69,7 @@ def test_every_spelling_of_the_real_file_is_refused(project: Path, how: list[str
     spelling = _spell(project, how)
     databases = {"default": sqlite_db(project / "app.sqlite3", spelling)}
     with pytest.raises(ConfigurationError, match="refusing to risk real data"):
-        plan_databases(databases, {"default"})
+        make_plan(databases, {"default"})
 
 
 @pytest.mark.parametrize("how", ["symlink", "hardlink", "linked-directory"])
@@ -75,7 +85,7 @@ def test_links_to_the_real_file_are_refused(project: Path, how: str) -> None:
         spelling = "alias/app.sqlite3"
     databases = {"default": sqlite_db(project / "app.sqlite3", spelling)}
     with pytest.raises(ConfigurationError) as caught:
-        plan_databases(databases, {"default"})
+        make_plan(databases, {"default"})
     assert str(caught.value) == (
         f"The test database of 'default' would be {spelling!r}, which is the real database of "
         f"'default' ({str(project / 'app.sqlite3')!r}); refusing to risk real data. "
@@ -96,7 +106,7 @@ def test_links_to_the_real_file_are_refused(project: Path, how: str) -> None:
 )
 def test_other_files_and_memory_are_accepted(project: Path, spelling: str) -> None:
     databases = {"default": sqlite_db(project / "app.sqlite3", spelling)}
-    plan = plan_databases(databases, {"default"})
+    plan = make_plan(databases, {"default"})
     assert plan.create == ("default",)
 
 
@@ -105,9 +115,9 @@ def test_a_real_database_named_like_a_worker_clone_is_refused(project: Path) -> 
         "default": sqlite_db(project / "app.sqlite3", "test_app.sqlite3"),
         "other": sqlite_db("./test_app_2.sqlite3", ""),
     }
-    assert plan_databases(databases, {"default"}, clones=1).create == ("default",)
+    assert make_plan(databases, {"default"}, clones=1).create == ("default",)
     with pytest.raises(ConfigurationError) as caught:
-        plan_databases(databases, {"default"}, clones=2)
+        make_plan(databases, {"default"}, clones=2)
     assert str(caught.value).startswith(
         "The worker clone of 'default' would be 'test_app_2.sqlite3', which is the real "
         "database of 'other' ('./test_app_2.sqlite3');"
@@ -147,9 +157,11 @@ def test_local_spellings_of_one_server_are_one_server(
         "default": server(PG, "shop", "test_shop", **first),
         "legacy": server(PG, "test_shop", "test_legacy", **second),
     }
-    assert server_address(databases["default"]) == server_address(databases["legacy"])
+    assert server_address("postgresql", databases["default"]) == server_address(
+        "postgresql", databases["legacy"]
+    )
     with pytest.raises(ConfigurationError, match="real database of 'legacy'"):
-        plan_databases(databases, {"default"})
+        make_plan(databases, {"default"})
 
 
 def test_another_port_is_another_server() -> None:
@@ -157,7 +169,7 @@ def test_another_port_is_another_server() -> None:
         "default": server(PG, "shop", "test_shop", HOST="localhost", PORT="5433"),
         "legacy": server(PG, "test_shop", "test_legacy", HOST="localhost"),
     }
-    assert plan_databases(databases, {"default"}).create == ("default",)
+    assert make_plan(databases, {"default"}).create == ("default",)
 
 
 @pytest.mark.parametrize("ignore_case", [True, False])
@@ -174,9 +186,9 @@ def test_mysql_case_follows_what_the_server_reports(ignore_case: bool) -> None:
 
     if ignore_case:
         with pytest.raises(ConfigurationError, match="real database of 'legacy'"):
-            plan_databases(databases, {"default"}, names_ignore_case=names_ignore_case)
+            make_plan(databases, {"default"}, names_ignore_case=names_ignore_case)
     else:
-        plan = plan_databases(databases, {"default"}, names_ignore_case=names_ignore_case)
+        plan = make_plan(databases, {"default"}, names_ignore_case=names_ignore_case)
         assert plan.create == ("default",)
     assert asked == ["default"]
 
@@ -186,4 +198,4 @@ def test_postgresql_names_differing_in_case_are_different_databases() -> None:
         "default": server(PG, "shop", "Test_Shop"),
         "legacy": server(PG, "test_shop", "test_legacy"),
     }
-    assert plan_databases(databases, {"default"}).create == ("default",)
+    assert make_plan(databases, {"default"}).create == ("default",)

@@ -24,7 +24,9 @@ closed, so a killed run's locks vanish with it. Forked children (database
 builders, parallel workers) never release a lock: in a child, each lock's file
 descriptor is pointed at ``/dev/null`` right after the fork, so whatever the
 child does with its copy cannot reach the server or the lock file.
-The server locks live in :mod:`django_testkit.databases.serverlocks`.
+The server locks live in :mod:`django_testkit.databases.serverlocks`, what all
+locks share (the holder, the refusal line, the descriptor registry) in
+:mod:`django_testkit.databases.holders`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import re
-import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,84 +42,20 @@ from typing import Protocol
 
 from django.db import connections
 
-from django_testkit.exceptions import TestkitError
+from django_testkit.databases.holders import (
+    HOLDER_WAIT_SECONDS,
+    DatabaseInUseError,
+    Holder,
+    held_descriptors,
+    in_use_message,
+)
+from django_testkit.databases.serverlocks import server_lock
 
-#: A run that finds a lock taken waits this long for the holder to say who it is.
-HOLDER_WAIT_SECONDS = 2.0
-#: PostgreSQL's limit on ``application_name`` (NAMEDATALEN - 1).
-APPLICATION_NAME_MAX = 63
-
-_HOLDER = re.compile(r"django-testkit (\d+) (\d+) ([A-Za-z0-9._-]*)")
-
-
-class DatabaseInUseError(TestkitError):
-    """Another test run holds the lock of a test database this run needs."""
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock: the run's process id, host name and start time."""
-
-    pid: int
-    host: str
-    started: float
-
-    @classmethod
-    def this_process(cls) -> Holder:
-        return cls(os.getpid(), socket.gethostname(), time.time())
-
-    def encode(self) -> str:
-        """One ASCII line of at most 63 characters (a long host name is cut)."""
-        host = re.sub(r"[^A-Za-z0-9._-]", "-", self.host)
-        return f"django-testkit {self.pid} {int(self.started)} {host}"[:APPLICATION_NAME_MAX]
-
-    @classmethod
-    def parse(cls, text: str | None) -> Holder | None:
-        """The holder in ``text`` (as :meth:`encode` wrote it, anywhere in it), or None."""
-        match = _HOLDER.search(text or "")
-        if match is None:
-            return None
-        return cls(int(match.group(1)), match.group(3), float(match.group(2)))
-
-    def describe(self, now: float | None = None) -> str:
-        """``pid 4242 on host ci-7, started 14:02:11`` (with the date if not today)."""
-        started = time.localtime(self.started)
-        today = time.localtime(time.time() if now is None else now)
-        pattern = "%H:%M:%S" if started[:3] == today[:3] else "%Y-%m-%d %H:%M:%S"
-        return f"pid {self.pid} on host {self.host}, started {time.strftime(pattern, started)}"
-
-
-def in_use_message(holder: Holder | None, what: str) -> str:
-    """The line a refused run prints; ``what`` names the database and where it is."""
-    who = f" ({holder.describe()})" if holder is not None else ""
-    return (
-        f"Another test run{who} is using {what}; wait for it, or give this run its own "
-        "databases with --db-suffix."
-    )
+__all__ = ["DatabaseInUseError", "RunLocks", "lock_test_databases"]
 
 
 class _Lock(Protocol):
     def release(self) -> None: ...
-
-
-#: Descriptors of locks held by this process, pointed at /dev/null in forked children.
-held_descriptors: set[int] = set()
-
-
-def _forget_locks_in_child() -> None:
-    if not held_descriptors:
-        return
-    devnull = os.open(os.devnull, os.O_RDWR)
-    try:
-        for fd in held_descriptors:
-            with contextlib.suppress(OSError):
-                os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)
-    held_descriptors.clear()
-
-
-os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
 @dataclass
@@ -160,9 +96,6 @@ def lock_test_databases(targets: Iterable[tuple[str, str | None]]) -> RunLocks:
                         # Django says so itself.
                         held.locks.append(_FileLock(os.path.abspath(name), holder))
             elif vendor in ("postgresql", "mysql"):
-                # Imported here: that module builds on this one's holder and registry.
-                from django_testkit.databases.serverlocks import server_lock
-
                 held.locks.append(server_lock(alias, name, holder))
     except BaseException:
         held.release()

@@ -27,19 +27,6 @@ _LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1", "0.0.0.0", "localhost.local
 _DEFAULT_PORTS = {"postgresql": "5432", "mysql": "3306"}
 
 
-def is_sqlite(settings: Settings) -> bool:
-    return "sqlite3" in str(settings.get("ENGINE", ""))
-
-
-def vendor(settings: Settings) -> str:
-    """``sqlite``, ``postgresql``, ``mysql`` or the engine's last component."""
-    engine = str(settings.get("ENGINE", ""))
-    for known in ("sqlite3", "postgresql", "postgis", "mysql"):
-        if known in engine:
-            return {"sqlite3": "sqlite", "postgis": "postgresql"}.get(known, known)
-    return engine.rsplit(".", 1)[-1]
-
-
 def sqlite_path(name: object) -> str | None:
     """The file path SQLite opens for ``name``; None for an in-memory database.
 
@@ -99,14 +86,16 @@ def _own_names() -> frozenset[str]:
     return frozenset(name for name in names if name)
 
 
-def server_address(settings: Settings) -> tuple[str, str, str]:
-    """(vendor, host, port) with local spellings and default ports made one."""
-    kind = vendor(settings)
+def server_address(vendor: str, settings: Settings) -> tuple[str, str, str]:
+    """(vendor, host, port) with local spellings and default ports made one.
+
+    ``vendor`` is Django's ``connection.vendor`` for the alias ``settings`` configure.
+    """
     host = str(settings.get("HOST") or "").strip().lower()
     if host in _LOCAL_HOSTS or host.startswith("/") or host in _own_names():
         host = "local"
-    port = str(settings.get("PORT") or "").strip() or _DEFAULT_PORTS.get(kind, "")
-    return kind, host, port
+    port = str(settings.get("PORT") or "").strip() or _DEFAULT_PORTS.get(vendor, "")
+    return vendor, host, port
 
 
 def differs_only_in_case(first: str, second: str) -> bool:

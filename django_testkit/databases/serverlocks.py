@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connections
 
-from django_testkit.databases.locks import (
+from django_testkit.databases.holders import (
     HOLDER_WAIT_SECONDS,
     DatabaseInUseError,
     Holder,
