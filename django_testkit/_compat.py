@@ -55,6 +55,15 @@ def keep_serialized_contents(connection: Any, contents: str) -> None:
     setattr(connection, SERIALIZED_CONTENTS, contents)
 
 
+def test_database_name(creation: Any) -> str:
+    """The name of the test database Django will create for ``creation``'s connection."""
+    # BaseDatabaseCreation._get_test_db_name: the rule (TEST NAME, else "test_" + NAME,
+    # SQLite's memory names) lives only there; create_test_db() uses it but returns the
+    # name only after creating the database. The planner needs it before anything exists.
+    name: str = creation._get_test_db_name()
+    return name
+
+
 # DiscoverRunner._shuffler is not needed: its public ``shuffle_seed`` property is None
 # exactly when no shuffler was set up (``runner.shuffle_seed is not None``).
 

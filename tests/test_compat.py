@@ -84,6 +84,34 @@ def test_serialized_rollback_reads_the_contents_from_the_connection() -> None:
     assert _compat.serialized_contents(connection) == "[]"
 
 
+def test_the_test_database_name_is_known_before_creation() -> None:
+    from django.db.utils import ConnectionHandler
+
+    handler = ConnectionHandler(
+        {
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/shop.sqlite3"},
+            "named": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": "x.sqlite3",
+                "TEST": {"NAME": "/tmp/t.sqlite3"},
+            },
+        }
+    )
+    try:
+        names = {
+            alias: _compat.test_database_name(handler[alias].creation)
+            for alias in ("default", "named")
+        }
+    except (AttributeError, TypeError) as exc:
+        raise AssertionError(
+            broke("BaseDatabaseCreation._get_test_db_name()", DJANGO, "test_database_name()")
+        ) from exc
+    assert names == {
+        "default": "file:memorydb_default?mode=memory&cache=shared",
+        "named": "/tmp/t.sqlite3",
+    }, broke("BaseDatabaseCreation._get_test_db_name()", DJANGO, "test_database_name()")
+
+
 def test_shuffle_seed_says_whether_the_runner_shuffles() -> None:
     # The public stand-in for DiscoverRunner._shuffler.
     plain, shuffled = DiscoverRunner(), DiscoverRunner(shuffle=7)

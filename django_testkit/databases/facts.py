@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django_testkit import _compat
 from django_testkit.databases.names import server_ignores_name_case
 from django_testkit.databases.plan import (
     BackendFacts,
@@ -27,8 +28,7 @@ Log = Callable[..., None]
 def backend_facts(connection: Any) -> BackendFacts:
     """The vendor and test database name of one Django connection (never connected)."""
     creation = connection.creation
-    # private: Django has no public call that names the test database it will create.
-    name = creation._get_test_db_name()
+    name = _compat.test_database_name(creation)
     # SQLite's creation class (and every subclass: SpatiaLite's) knows its memory names.
     in_memory = getattr(creation, "is_in_memory_db", None)
     if in_memory is not None and in_memory(name):
