@@ -22,7 +22,8 @@ from django_testkit import _compat
 
 #: How long a child process that was told to stop (or whose deadline passed) gets to
 #: end by itself before it is killed: a retired worker, a worker past ``--timeout``
-#: whose watchdog did not end it, a database builder after an interrupt.
+#: whose watchdog did not end it, workers stopped by an interrupt or ``--failfast``, a
+#: database builder after an interrupt. A child that ends sooner is not waited for.
 KILL_GRACE = 10.0
 
 

@@ -1,11 +1,10 @@
-"""One parallel run from start to end: the loop that dispatches units and replays results.
+"""One parallel run from start to end: the loop that keeps workers busy and acts on what they say.
 
 Each worker owns a clone slot for the whole run and pulls the next unit when
-it is free. A test's events are replayed together once it stops. A worker
-that dies (or overruns ``--timeout``) becomes an error on the test it was
-running, its unit's other tests are listed as not run, and a fresh worker
-takes over its slot. Signals only set flags; the loop acts on them between
-events.
+it is free; each kind of message it sends has one ``_on_<kind>`` method here.
+A worker that dies (or overruns ``--timeout``) becomes an error on the test it
+was running (see :mod:`.outcomes`), and a fresh worker takes over its slot.
+Signals only set flags; the loop acts on them between messages.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import time
 from multiprocessing.connection import wait
 from typing import Any
 
-from django_testkit import _compat, leftovers
+from django_testkit import leftovers
 from django_testkit.interrupts import Terminated, signals_call
 from django_testkit.leftovers import KILL_GRACE
 from django_testkit.parallel.handles import (
@@ -25,6 +24,7 @@ from django_testkit.parallel.handles import (
     stop_workers,
 )
 from django_testkit.parallel.ledger import INTERRUPTED, Ledger
+from django_testkit.parallel.outcomes import Outcomes
 from django_testkit.parallel.poolspec import PoolContext, PoolError
 from django_testkit.parallel.progress import Progress
 from django_testkit.parallel.protocol import (
@@ -33,13 +33,9 @@ from django_testkit.parallel.protocol import (
     Interrupted,
     Leftover,
     Ready,
-    StartTest,
-    StopTest,
-    TestEvent,
     UnitDone,
     dispatch_table,
 )
-from django_testkit.parallel.replay import replay
 from django_testkit.parallel.scheduling import estimate_durations
 from django_testkit.parallel.worker import WorkerSetup
 
@@ -79,6 +75,7 @@ class PoolRun:
         self.progress = Progress(
             result, sum(unit.tests for unit in units), context.verbosity, context.live
         )
+        self.outcomes = Outcomes(result, self.tests, self.keys, self.ledger, self.progress)
         #: One method per kind of message a worker sends.
         self.handlers = dispatch_table(
             {
@@ -190,7 +187,7 @@ class PoolRun:
         self.ledger.unit_done(message.unit, message.seconds, worker.started_all())
         if self._hard_stop:
             # Tests a failed setUpClass skipped are not "not run": unittest is silent.
-            self._not_run(worker, INTERRUPTED)
+            self.outcomes.not_run(worker, INTERRUPTED)
         worker.finish_unit()
         if worker.reserved:
             following = worker.reserved.popleft()
@@ -214,26 +211,7 @@ class PoolRun:
 
     def _on_batch(self, worker: WorkerHandle, message: Batch) -> None:
         for event in message.events:
-            self._on_test_event(worker, event)
-
-    def _on_test_event(self, worker: WorkerHandle, event: TestEvent) -> None:
-        worker.note(event)
-        self.progress.event(event)
-        # A test's events are replayed together, so that two workers' tests
-        # never interleave in the output.
-        if isinstance(event, StartTest):
-            worker.pending = [event]
-        elif worker.pending:
-            worker.pending.append(event)
-            if isinstance(event, StopTest):
-                self._flush(worker)
-        else:
-            replay(self.result, self.tests[worker.unit or 0], event)
-
-    def _flush(self, worker: WorkerHandle) -> None:
-        pending, worker.pending = worker.pending, []
-        for event in pending:
-            replay(self.result, self.tests[worker.unit or 0], event)
+            self.outcomes.event(worker, event)
 
     def _dispatch(self, worker: WorkerHandle) -> None:
         """Keep the worker busy: a unit to run and, behind a short one, the next in line.
@@ -296,44 +274,17 @@ class PoolRun:
             self.workers[worker.slot] = self._start(worker.slot, worker.start_failures + 1)
             return
         if worker.unit is not None and not (self.stopping == "now" or worker.stopped_by_us):
-            self._report_death(worker, code)
+            self.outcomes.death(worker, *death_report(worker, code, self.context.timeout))
         elif worker.unit is not None:
             # Stopped on purpose mid-test: that test counts as not run.
             worker.pending = []
             if self.stopping != "failfast":
-                self._not_run(worker, INTERRUPTED, include_current=True)
+                self.outcomes.not_run(worker, INTERRUPTED, include_current=True)
         if self.ledger.queue and not self.stopping:
             if self.context.refresh_slot is not None:
                 # What the dead worker committed must not meet the next tests there.
                 self.context.refresh_slot(worker.slot)
             self.workers[worker.slot] = self._start(worker.slot)
-
-    def _report_death(self, worker: WorkerHandle, code: int | None) -> None:
-        unit = worker.unit or 0
-        tests, key = self.tests[unit], self.keys[unit]
-        error, reason = death_report(worker, code, self.context.timeout)
-        if worker.unit is not None:
-            self.ledger.lose(reason, worker.unit)
-        current = worker.in_flight()
-        if current is not None:
-            test = tests[current]
-            if worker.current is None:
-                # Its start never reached us: the worker died before sending it.
-                self.result.startTest(test)
-                worker.started.add(current)
-            self._flush(worker)
-            self.result.addError(test, (type(error), error, None))
-            self.result.stopTest(test)
-            self.progress.event(StopTest(current, None), failed=True)
-        else:
-            phase = "setUpClass" if not worker.started else "tearDownClass"
-            holder = _compat.error_holder(f"{phase} ({key})")
-            self.result.addError(holder, (type(error), error, None))
-        self._not_run(worker, reason)
-
-    def _not_run(self, worker: WorkerHandle, reason: str, include_current: bool = False) -> None:
-        if worker.unit is not None:
-            self.ledger.skip_tests(worker.unit, worker.unstarted_tests(include_current), reason)
 
     def _check_timeouts(self) -> None:
         limit = self.context.timeout

@@ -21,9 +21,6 @@ from django_testkit.parallel.ledger import Assignment
 from django_testkit.parallel.protocol import FromWorker, RunUnit, Stop
 from django_testkit.parallel.worker import WorkerSetup
 
-#: How long stopped workers get to exit before they are killed.
-STOP_GRACE = 2.0
-
 
 class WorkerCrashed(Exception):
     """A test's worker process died while the test was running."""
@@ -203,7 +200,7 @@ def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
                 handle.process.terminate()
             else:
                 handle.ask_to_stop()
-    deadline = time.monotonic() + STOP_GRACE
+    deadline = time.monotonic() + leftovers.KILL_GRACE
     for handle in workers:
         handle.process.join(max(deadline - time.monotonic(), 0.0))
         if handle.process.is_alive():
