@@ -21,6 +21,8 @@ EDGE_PROJECT = REPO / "tests" / "fixtures" / "edgecases"
 DBSETUP_PROJECT = REPO / "tests" / "fixtures" / "dbsetup"
 POOL_PROJECT = REPO / "tests" / "fixtures" / "pool"
 COVERAGE_PROJECT = REPO / "tests" / "fixtures" / "coverage"
+#: On ``PYTHONPATH`` first, its ``sitecustomize`` makes Django's next deprecations errors.
+DEPRECATIONS_AS_ERRORS = Path(__file__).resolve().parent / "startup"
 
 DISCOVER = "django.test.runner.DiscoverRunner"
 TESTKIT = "django_testkit.TestkitRunner"
@@ -76,13 +78,16 @@ def run_manage(
     env: dict[str, str] | None = None,
     stdin: str | None = None,
     script: str = "manage.py",
+    deprecations_as_errors: bool = True,
 ) -> Run:
     """Run ``python manage.py ARGS`` in ``project`` and capture everything it printed.
 
     Each run gets its own database-name suffix so that runs on a shared server
     never collide, even when two test sessions run at once.
     """
-    full_env = manage_environment(runner=runner, backend=backend, env=env)
+    full_env = manage_environment(
+        runner=runner, backend=backend, env=env, deprecations_as_errors=deprecations_as_errors
+    )
     argv = [sys.executable, script, *args]
     try:
         completed = subprocess.run(
@@ -103,9 +108,18 @@ def run_manage(
 
 
 def manage_environment(
-    runner: str | None = None, backend: str = "sqlite", env: dict[str, str] | None = None
+    runner: str | None = None,
+    backend: str = "sqlite",
+    env: dict[str, str] | None = None,
+    deprecations_as_errors: bool = True,
 ) -> dict[str, str]:
-    """The environment of a ``manage.py`` run: this one, minus the knobs of other runs."""
+    """The environment of a ``manage.py`` run: this one, minus the knobs of other runs.
+
+    Every Python process started with it, and every process those start, runs with
+    Django's next deprecations (``RemovedInNextVersionWarning``,
+    ``RemovedAfterNextVersionWarning``) as errors, as Django's own suite does. Only a
+    test that checks such a warning itself passes ``deprecations_as_errors=False``.
+    """
     full_env = {
         key: value
         for key, value in os.environ.items()
@@ -120,6 +134,12 @@ def manage_environment(
     if runner is not None:
         full_env["EXAMPLE_TEST_RUNNER"] = runner
     full_env.update(env or {})
+    if deprecations_as_errors:
+        # After the caller's env, which may set PYTHONPATH (the project, say) itself.
+        inherited = full_env.get("PYTHONPATH", "")
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            [str(DEPRECATIONS_AS_ERRORS), *([inherited] if inherited else [])]
+        )
     return full_env
 
 
@@ -129,13 +149,19 @@ def run_tests(project: Path, *args: str, **kwargs: object) -> Run:
 
 
 def start_tests(
-    project: Path, backend: str, env: dict[str, str], *args: str
+    project: Path,
+    backend: str,
+    env: dict[str, str],
+    *args: str,
+    deprecations_as_errors: bool = True,
 ) -> subprocess.Popen[str]:
     """Start ``manage.py test --noinput ARGS`` in its own process group, to signal it."""
     return subprocess.Popen(
         [sys.executable, "manage.py", "test", "--noinput", *args],
         cwd=project,
-        env=manage_environment(backend=backend, env=env),
+        env=manage_environment(
+            backend=backend, env=env, deprecations_as_errors=deprecations_as_errors
+        ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -55,10 +55,9 @@ for information on older Pythons), with the Python, Django and coverage versions
 coverage core ours chose (from the ``Coverage: measuring ...`` line of an untimed ``-v
 2`` run) and the core ``coverage run`` and pytest-cov use by default.
 
-Run from the repository root: ``python bench/coverage.py [--python PATH] [--rounds N]
+Run from the repository root: ``python bench/coverage_cost.py [--python PATH] [--rounds N]
 [--project example|generated|both] [--json out.json]``. The bench process itself never
-imports coverage or Django (this file is named ``coverage.py`` and ``bench/`` is first
-on ``sys.path``); everything that needs them runs under ``--python``.
+imports coverage or Django; everything that needs them runs under ``--python``.
 """
 
 from __future__ import annotations
@@ -145,7 +144,7 @@ EXAMPLE_LEFTOVERS = (
 )
 EXAMPLE_PLUGIN = "bench_example_pytest"
 EXAMPLE_PLUGIN_PY = '''\
-"""Loaded with -p by bench/coverage.py's pytest-stack runs of the example project."""
+"""Loaded with -p by bench/coverage_cost.py's pytest-stack runs of the example project."""
 
 import pytest
 
