@@ -22,7 +22,6 @@ class TestkitError(CommandError):
 
     # Keep pytest and unittest from collecting this class as a test case.
     __test__ = False
-    exit_code: int = EXIT_TESTS_FAILED
 
 
 class ConfigurationError(TestkitError):

@@ -11,7 +11,7 @@ import pytest
 
 from django_testkit.cov.gitdiff import (
     changed_lines,
-    default_base,
+    named_default_base,
     parse_unified_diff,
     repo_root,
     unquote_path,
@@ -183,6 +183,11 @@ index 1111111..2222222 100644
 +b\r
 +c\r
 """
+
+
+def default_base(cwd: str) -> str | None:
+    found = named_default_base(cwd)
+    return found[1] if found else None
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
 from hypothesis import given
@@ -17,11 +18,21 @@ from django_testkit.parallel.scheduling import (
     DurationStrategy,
     Unit,
     estimate_durations,
-    lower_bound,
-    makespan,
     remaining_seconds,
     strategy_for,
 )
+
+
+def makespan(order: Sequence[Unit], estimates: Mapping[str, float], workers: int) -> float:
+    """When the last of ``workers`` idle workers finishes ``order``, each taking the next
+    unit when it becomes free."""
+    return remaining_seconds(order, {}, estimates, workers)
+
+
+def lower_bound(estimates: Iterable[float], workers: int) -> float:
+    """No schedule beats the longest unit, nor the total work shared evenly."""
+    seconds = list(estimates)
+    return max(max(seconds), math.fsum(seconds) / workers) if seconds else 0.0
 
 
 def units(*specs: tuple[str, int, int]) -> list[Unit]:
@@ -183,18 +194,10 @@ def test_remaining_seconds_of_an_idle_pool_is_zero() -> None:
     assert remaining_seconds([], {}, {}, workers=3) == 0.0
 
 
-def test_lower_bound_is_the_longest_unit_or_the_even_share() -> None:
-    assert lower_bound([4.0, 1.0, 1.0], workers=2) == pytest.approx(4.0)
-    assert lower_bound([2.0, 2.0, 2.0], workers=2) == pytest.approx(3.0)
-    assert lower_bound([], workers=2) == 0.0
-
-
 @pytest.mark.parametrize("workers", [0, -1])
 def test_simulations_refuse_a_pool_without_workers(workers: int) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         makespan([], {}, workers)
-    with pytest.raises(ValueError, match="at least 1"):
-        lower_bound([1.0], workers)
 
 
 # --- properties ------------------------------------------------------------

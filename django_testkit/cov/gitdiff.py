@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django_testkit.exceptions import ConfigurationError, TestkitError
 
-#: Refs tried, in order, by ``default_base`` to find the branch work started from.
+#: Refs tried, in order, by ``named_default_base`` to find the branch work started from.
 BASE_CANDIDATES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -172,18 +172,13 @@ def _commit(ref: str, cwd: str) -> str | None:
     return _output(_git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=cwd))
 
 
-def default_base(cwd: str) -> str | None:
-    """The merge base of HEAD with the first of ``BASE_CANDIDATES`` that exists.
+def named_default_base(cwd: str) -> tuple[str, str] | None:
+    """The merge base of HEAD with the first of ``BASE_CANDIDATES`` that exists, and that
+    candidate's name: (name, commit).
 
     On the base branch itself that is HEAD, so only uncommitted work counts as
     changed. None when no candidate exists or none shares history with HEAD.
     """
-    found = named_default_base(cwd)
-    return found[1] if found else None
-
-
-def named_default_base(cwd: str) -> tuple[str, str] | None:
-    """Like :func:`default_base`, with the branch it was found from: (name, commit)."""
     for candidate in BASE_CANDIDATES:
         commit = _commit(candidate, cwd)
         if commit is None:

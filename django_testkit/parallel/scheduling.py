@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -173,25 +173,3 @@ def remaining_seconds(
     for unit in pending:
         heapq.heapreplace(free_at, free_at[0] + estimates[unit.key])
     return max(free_at, default=0.0)
-
-
-def makespan(order: Sequence[Unit], estimates: Mapping[str, float], workers: int) -> float:
-    """Return when the last of ``workers`` idle workers finishes ``order``.
-
-    Each worker takes the next unit of ``order`` when it becomes free (greedy
-    list scheduling), and each unit takes its estimated seconds.
-    """
-    return remaining_seconds(order, {}, estimates, workers)
-
-
-def lower_bound(estimates: Iterable[float], workers: int) -> float:
-    """Return a time no schedule of these units on ``workers`` can beat.
-
-    That is the longest unit or the total work shared evenly, whichever is
-    larger; 0 when there are no units.
-    """
-    _check_workers(workers)
-    seconds = list(estimates)
-    if not seconds:
-        return 0.0
-    return max(max(seconds), math.fsum(seconds) / workers)
