@@ -1,4 +1,4 @@
-"""The runner's glue for coverage: start it, hand it to workers, report and gate.
+"""One run's coverage from start to verdict, behind the same methods when it is off.
 
 :func:`coverage_for` returns a :class:`NullCoverage` when coverage is off, so
 the runner's hooks call the same methods either way.

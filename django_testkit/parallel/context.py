@@ -1,4 +1,4 @@
-"""The runner's glue for parallel runs: ``--parallel auto``, the pool's context, its report."""
+"""What the runner hands a parallel run and reads back: ``--parallel auto``, context, report."""
 
 from __future__ import annotations
 

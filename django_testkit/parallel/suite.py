@@ -1,4 +1,4 @@
-"""The parent side of a parallel run: workers, dispatch, replay, crashes and timeouts.
+"""Django's seam for a parallel run: the suite its runner runs, cut into units for workers.
 
 ``TestkitRunner`` names :class:`PoolSuite` as Django's ``parallel_test_suite``,
 so Django's ``build_suite`` hands it the run's units (one TestCase class each)
