@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.options import SCHEDULES
 from django_testkit.parallel.scheduling import (
     DEFAULT_SECONDS_PER_TEST,
-    STRATEGIES,
     DiscoveryStrategy,
     DurationStrategy,
     Unit,
@@ -138,8 +138,9 @@ def test_duration_without_history_runs_the_biggest_classes_first() -> None:
 
 
 def test_strategies_are_named_with_the_default_first() -> None:
-    assert STRATEGIES == ("duration", "discovery")
-    assert [strategy_for(name).name for name in STRATEGIES] == list(STRATEGIES)
+    # Every schedule --schedule offers has its strategy, under its own name.
+    assert SCHEDULES == ("duration", "discovery")
+    assert [strategy_for(name).name for name in SCHEDULES] == list(SCHEDULES)
 
 
 def test_unknown_strategy_is_refused_in_one_line_naming_the_choices() -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.options import SCHEDULES
 
 #: Seconds per test assumed when no unit has a recorded duration. Only the
 #: ratio between units matters for ordering; the absolute value feeds ETAs.
@@ -118,6 +119,7 @@ class DurationStrategy:
         return sorted(units, key=lambda unit: (unit.group, -estimates[unit.key], unit.index))
 
 
+#: The strategy behind each of the schedules ``--schedule`` offers (options.SCHEDULES).
 _STRATEGIES: dict[str, Strategy] = {
     "duration": DurationStrategy(),
     "discovery": DiscoveryStrategy(),
@@ -126,9 +128,6 @@ _DESCRIPTIONS = {
     "duration": "longest first, from recorded durations",
     "discovery": "Django's order",
 }
-
-#: Names of the schedules, the default first.
-STRATEGIES: tuple[str, ...] = tuple(_STRATEGIES)
 
 
 def strategy_for(name: str) -> Strategy:
@@ -140,7 +139,7 @@ def strategy_for(name: str) -> Strategy:
     try:
         return _STRATEGIES[name]
     except KeyError:
-        choices = " or ".join(f"{known!r} ({_DESCRIPTIONS[known]})" for known in STRATEGIES)
+        choices = " or ".join(f"{known!r} ({_DESCRIPTIONS[known]})" for known in SCHEDULES)
         raise ConfigurationError(
             f"--schedule {name!r} is not a schedule; use {choices}."
         ) from None
