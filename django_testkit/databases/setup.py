@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -32,12 +32,11 @@ from django_testkit.databases.build import (
     is_server,
     mark_clean,
     read_state,
-    scratch_connection,
     use_database,
 )
+from django_testkit.databases.existing import ask_before_building
 from django_testkit.databases.fingerprint import schema_fingerprint
 from django_testkit.databases.locks import RunLocks, lock_test_databases
-from django_testkit.databases.names import sqlite_path
 from django_testkit.databases.plan import DatabasePlan
 from django_testkit.exceptions import TestkitError
 
@@ -155,7 +154,7 @@ def setup_test_databases(
         record.locks = lock_test_databases((alias, plan.test_names.get(alias)) for alias in owners)
         builds = {alias: _build_options(alias, plan, options) for alias in owners}
         if options.interactive:
-            builds = _ask_before_building(owners, options, builds)
+            builds = ask_before_building(owners, builds, keepdb=options.keepdb)
         jobs = {
             alias: partial(build, alias, plan.test_names.get(alias), builds[alias])
             for alias in owners
@@ -237,52 +236,6 @@ def _concurrently(owners: list[str], builds: dict[str, BuildOptions]) -> bool:
     if all(item.reusable for item in builds.values()):
         return False
     return all(is_server(alias) for alias in owners)
-
-
-def _ask_before_building(
-    owners: list[str], options: SetupOptions, builds: dict[str, BuildOptions]
-) -> dict[str, BuildOptions]:
-    """Ask Django's question about each existing test database here, one at a time,
-    before any builder starts: concurrent builders would ask at once, on one line.
-
-    A "no" stops the run as Django does (``Tests cancelled.``), before anything is
-    created or destroyed.
-    """
-    asked = dict(builds)
-    for alias in owners:
-        build = builds[alias]
-        name = build.test_name
-        if options.keepdb and not build.fingerprint:
-            continue  # --keepdb uses an existing database: nothing to ask
-        if not name or build.stored is not None or not _exists(alias, name):
-            continue
-        answer = input(
-            "Type 'yes' if you would like to try deleting the test database "
-            f"'{name}', or 'no' to cancel: "
-        )
-        if not sys.stdin.isatty():
-            print()  # the answer was not echoed: end the question's line
-        if answer != "yes":
-            print("Tests cancelled.")
-            raise SystemExit(1)
-        asked[alias] = replace(build, confirmed=True)
-    return asked
-
-
-def _exists(alias: str, name: str | None) -> bool:
-    if not name:
-        return False
-    if not is_server(alias):
-        path = sqlite_path(name)
-        return path is not None and os.path.exists(path)
-    scratch = scratch_connection(alias, name)
-    try:
-        scratch.ensure_connection()
-        return True
-    except Exception:
-        return False
-    finally:
-        scratch.close()
 
 
 def _serialize(owners: list[str], serialized_aliases: frozenset[str] | None) -> None:
