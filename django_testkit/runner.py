@@ -179,7 +179,7 @@ class TestkitRunner(DiscoverRunner):
             or unittest.TextTestResult
         )
         if self.parallel > 1:
-            from django_testkit.parallel.results import with_replay
+            from django_testkit.parallel.replay import with_replay
 
             # Workers run the tests (and share mirrors); this process replays them, or
             # runs them itself when there is a single class (coverage contexts then).

@@ -25,7 +25,8 @@ from django_testkit.parallel.protocol import (
     StartTest,
     StopTest,
 )
-from django_testkit.parallel.results import EventResult, RemoteException, replay, with_replay
+from django_testkit.parallel.replay import RemoteException, replay, with_replay
+from django_testkit.parallel.results import EventResult
 
 
 class Unpicklable(Exception):

@@ -9,7 +9,7 @@ Parent to worker: :class:`RunUnit`, :class:`Stop`.
 Worker to parent: :class:`Ready`, :class:`Batch` (of test events),
 :class:`UnitDone`, :class:`Interrupted`, :class:`Leftover`.
 Test events (recorded by :class:`~django_testkit.parallel.results.EventResult`,
-replayed by :func:`~django_testkit.parallel.results.replay`): :class:`StartTest`,
+replayed by :func:`~django_testkit.parallel.replay.replay`): :class:`StartTest`,
 :class:`StopTest`, :class:`AddSuccess`, :class:`AddUnexpectedSuccess`,
 :class:`AddDuration`, :class:`AddSkip`, :class:`AddError`, :class:`AddFailure`,
 :class:`AddExpectedFailure`, :class:`AddSubTest`.

@@ -3,8 +3,8 @@
 A worker runs its tests with :class:`EventResult`, which turns every call
 unittest makes on a result into one of the test events of
 :mod:`django_testkit.parallel.protocol` and sends it. The parent feeds each
-event to its own result with :func:`replay`, so the run's output, counts and
-``suite_result`` are those of a serial run.
+event to its own result (see :mod:`django_testkit.parallel.replay`), so the
+run's output, counts and ``suite_result`` are those of a serial run.
 """
 
 from __future__ import annotations
@@ -37,9 +37,6 @@ from django_testkit.parallel.protocol import (
     StopTest,
     TestEvent,
 )
-from django_testkit.parallel.replay import RemoteException, replay, with_replay
-
-__all__ = ["EventResult", "RemoteError", "RemoteException", "replay", "with_replay"]
 
 Send = Callable[[Batch], None]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
