@@ -14,8 +14,7 @@ from django.test.runner import DiscoverRunner
 
 from django_testkit import leftovers
 from django_testkit.config import add_arguments, command_line, load_config
-from django_testkit.cov.lifecycle import coverage_for
-from django_testkit.cov.session import speaks_for_run
+from django_testkit.cov.lifecycle import coverage_for, speaks_for_run
 from django_testkit.databases.facts import plan_from_connections
 from django_testkit.databases.mirrors import (
     MirrorSharing,

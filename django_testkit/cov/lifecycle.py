@@ -1,28 +1,41 @@
 """One run's coverage from start to verdict, behind the same methods when it is off.
 
 :func:`coverage_for` returns a :class:`NullCoverage` when coverage is off, so
-the runner's hooks call the same methods either way.
+the runner's hooks call the same methods either way. Only a measured run
+imports coverage.py and the modules built on it (they are imported inside the
+functions that need them): a run without coverage does not pay for them.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import coverage as coveragepy
+from typing import TYPE_CHECKING, Any
 
 from django_testkit import files
-from django_testkit.config import TestkitConfig
-from django_testkit.cov import measure
-from django_testkit.cov import session as sessions
-from django_testkit.cov.gates import check_baseline_before_the_run
-from django_testkit.cov.measure import CoverageSpec
-from django_testkit.cov.reports import resolve_destinations
 from django_testkit.cov.verdict import decide
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.specs import ReportSpec
+
+if TYPE_CHECKING:
+    from django_testkit.config import TestkitConfig
+    from django_testkit.cov.measure import CoverageSpec
+    from django_testkit.cov.session import Session
+
+#: The module holding the run's coverage session, imported only when measuring.
+_SESSION_MODULE = "django_testkit.cov.session"
+
+
+def speaks_for_run() -> bool:
+    """Whether this process speaks for the run: not a worker, not the relaunch under coverage."""
+    if multiprocessing.parent_process() is not None:
+        return False
+    # A session exists only once its module was imported (the relaunch imports it
+    # first of all); looking it up here keeps coverage.py out of unmeasured runs.
+    sessions = sys.modules.get(_SESSION_MODULE)
+    return sessions is None or sessions.current() is None
 
 
 class NullCoverage:
@@ -53,7 +66,7 @@ def _settings_file() -> str | None:
 class Coverage:
     """Coverage is on: the session measuring this process, then reports and gates."""
 
-    def __init__(self, session: sessions.Session, reports: tuple[ReportSpec, ...]) -> None:
+    def __init__(self, session: Session, reports: tuple[ReportSpec, ...]) -> None:
         self.session = session
         self.reports = reports
 
@@ -93,6 +106,13 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     """Start (or find) the run's measurement; relaunch the command under coverage if need be."""
     if not config.coverage_on:
         return NullCoverage()
+    import coverage as coveragepy
+
+    from django_testkit.cov import measure
+    from django_testkit.cov import session as sessions
+    from django_testkit.cov.gates import check_baseline_before_the_run
+    from django_testkit.cov.reports import resolve_destinations
+
     if config.diff_fail_under is not None and config.diff_base:
         # A base that names no commit is a bad value: stop before any database exists.
         from django_testkit.cov.gitdiff import resolve_base

@@ -14,7 +14,6 @@ workers' data is combined into it.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import runpy
 import sys
@@ -61,11 +60,6 @@ class Session:
                 self.cov.save()
                 self.finished = measure.combine(self.spec)
         return self.finished
-
-
-def speaks_for_run() -> bool:
-    """Whether this process speaks for the run: not a worker, not the relaunch under coverage."""
-    return multiprocessing.parent_process() is None and current() is None
 
 
 def current() -> Session | None:

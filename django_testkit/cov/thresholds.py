@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from coverage.results import display_covered, should_fail_under
-
 _SUMMED = ("num_statements", "covered_lines", "num_branches", "covered_branches")
 
 
@@ -47,6 +45,8 @@ def display_percent(value: float, precision: int) -> str:
     Rounding never reaches a boundary: a value above 0 never shows as 0, and a
     value below 100 never shows as 100 (99.999 at precision 2 is ``99.99%``).
     """
+    from coverage.results import display_covered
+
     return f"{display_covered(value, precision)}%"
 
 
@@ -94,7 +94,7 @@ class Shortfall:
 def check_total(report: Mapping[str, Any], minimum: float, precision: int) -> Shortfall | None:
     """The shortfall of the report's total coverage, or None when it meets ``minimum``."""
     actual = summary_percent(report["totals"])
-    if should_fail_under(actual, minimum, precision):
+    if _falls_short(actual, minimum, precision):
         return Shortfall("total", actual, minimum, precision)
     return None
 
@@ -141,7 +141,7 @@ def check_paths(
         actual = summary_percent(
             {key: sum(_count(summary, key) for summary in summaries) for key in _SUMMED}
         )
-        if should_fail_under(actual, minimum, precision):
+        if _falls_short(actual, minimum, precision):
             shortfalls.append(Shortfall(rule, actual, minimum, precision))
     return shortfalls
 
@@ -211,7 +211,7 @@ def uncovered_lines(diff: DiffCoverage) -> list[str]:
 
 def check_diff(diff: DiffCoverage, minimum: float, precision: int, base: str) -> Shortfall | None:
     """The shortfall of the changed lines' coverage, or None when it meets ``minimum``."""
-    if not should_fail_under(diff.percent, minimum, precision):
+    if not _falls_short(diff.percent, minimum, precision):
         return None
     missed = diff.total - diff.covered
     detail = f"{missed} of {diff.total} changed lines {'is' if missed == 1 else 'are'} not covered"
@@ -242,3 +242,12 @@ def check_baseline(
     return Shortfall(
         label, actual, baseline - tolerance, precision, baseline=baseline, basis=basis
     )
+
+
+def _falls_short(actual: float, minimum: float, precision: int) -> bool:
+    """coverage.py's own verdict on ``actual`` against ``minimum`` at ``precision``."""
+    # Imported here, so that a run without coverage never imports coverage.py.
+    from coverage.results import should_fail_under
+
+    failed: bool = should_fail_under(actual, minimum, precision)
+    return failed

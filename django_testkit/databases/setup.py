@@ -35,7 +35,6 @@ from django_testkit.databases.build import (
     use_database,
 )
 from django_testkit.databases.existing import ask_before_building
-from django_testkit.databases.fingerprint import schema_fingerprint
 from django_testkit.databases.locks import RunLocks, lock_test_databases
 from django_testkit.databases.plan import DatabasePlan
 from django_testkit.exceptions import TestkitError
@@ -213,6 +212,9 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
     test_name = plan.test_names.get(alias)
     fingerprint, stored = "", None
     if options.reuse_db and test_name:
+        # Only --reuse-db needs the fingerprint (and the migration scan behind it).
+        from django_testkit.databases.fingerprint import schema_fingerprint
+
         fingerprint = schema_fingerprint(alias, connections[alias].settings_dict)
         stored = read_state(alias, test_name)
     return BuildOptions(

@@ -13,16 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django_testkit.parallel.poolspec import NotRun
 from django_testkit.parallel.protocol import AddSkip, StartTest, StopTest, TestEvent
 from django_testkit.parallel.scheduling import Unit, remaining_seconds
 
 INTERRUPTED = "the run was interrupted"
-
-
-@dataclass
-class NotRun:
-    test_id: str
-    reason: str
 
 
 @dataclass

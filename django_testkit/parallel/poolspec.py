@@ -1,4 +1,4 @@
-"""What the runner gives a parallel run (its context) and the error that stops one."""
+"""What the runner gives a parallel run (its context), what stops one, what did not run."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ class PoolContext:
     coverage: CoverageSpec | None = None
     #: Gives a slot clean databases again before a worker replaces one that died there.
     refresh_slot: Callable[[int], None] | None = None
+
+
+@dataclass
+class NotRun:
+    """A test the run did not run, and why (listed after the summary)."""
+
+    test_id: str
+    reason: str

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django_testkit import _compat
-from django_testkit.parallel.ledger import NotRun
-from django_testkit.parallel.poolspec import PoolContext, PoolError
+from django_testkit.parallel.poolspec import NotRun, PoolContext, PoolError
 from django_testkit.parallel.scheduling import Unit
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]

@@ -1,0 +1,59 @@
+"""A run imports only what it uses: no coverage.py without measuring, no pool without workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+NEW_MODULES = textwrap.dedent(
+    """
+    import json, sys
+    before = set(sys.modules)
+    import django_testkit.runner
+    print(json.dumps(sorted(set(sys.modules) - before)))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def imported() -> list[str]:
+    # Not measured by coverage's own start-up hook (a .pth file that these variables arm).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    out = subprocess.run(
+        [sys.executable, "-c", NEW_MODULES], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    modules: list[str] = json.loads(out)
+    return modules
+
+
+def test_the_runner_does_not_import_coverage(imported: list[str]) -> None:
+    measuring = [name for name in imported if name == "coverage" or name.startswith("coverage.")]
+    assert measuring == []
+    ours = [name for name in imported if name.startswith("django_testkit.cov.")]
+    # The verdict (pure) decides a run's exit status with or without coverage.
+    assert sorted(ours) == [
+        "django_testkit.cov.lifecycle",
+        "django_testkit.cov.thresholds",
+        "django_testkit.cov.verdict",
+    ]
+
+
+def test_the_runner_does_not_import_the_worker_pool(imported: list[str]) -> None:
+    pool = {
+        "django_testkit.parallel.controller",
+        "django_testkit.parallel.handles",
+        "django_testkit.parallel.worker",
+        "django_testkit.parallel.protocol",
+        "django_testkit.parallel.replay",
+        "django_testkit.parallel.results",
+        "django_testkit.parallel.ledger",
+        "django_testkit.parallel.progress",
+        "django_testkit.databases.workers",
+        "django_testkit.databases.fingerprint",
+    }
+    assert sorted(pool & set(imported)) == []
