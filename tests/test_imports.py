@@ -12,28 +12,40 @@ import pytest
 
 NEW_MODULES = textwrap.dedent(
     """
-    import json, sys
+    import importlib, json, sys
     before = set(sys.modules)
-    import django_testkit.runner
+    importlib.import_module(sys.argv[1])
     print(json.dumps(sorted(set(sys.modules) - before)))
     """
 )
 
 
-@pytest.fixture(scope="module")
-def imported() -> list[str]:
+def new_modules(module: str) -> list[str]:
+    """The modules that importing ``module`` loads, in a fresh interpreter."""
     # Not measured by coverage's own start-up hook (a .pth file that these variables arm).
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
     out = subprocess.run(
-        [sys.executable, "-c", NEW_MODULES], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", NEW_MODULES, module],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     ).stdout
     modules: list[str] = json.loads(out)
     return modules
 
 
+@pytest.fixture(scope="module")
+def imported() -> list[str]:
+    return new_modules("django_testkit.runner")
+
+
+def _measuring(modules: list[str]) -> list[str]:
+    return [name for name in modules if name == "coverage" or name.startswith("coverage.")]
+
+
 def test_the_runner_does_not_import_coverage(imported: list[str]) -> None:
-    measuring = [name for name in imported if name == "coverage" or name.startswith("coverage.")]
-    assert measuring == []
+    assert _measuring(imported) == []
     ours = [name for name in imported if name.startswith("django_testkit.cov.")]
     # The verdict (pure) decides a run's exit status with or without coverage.
     assert sorted(ours) == [
@@ -57,3 +69,8 @@ def test_the_runner_does_not_import_the_worker_pool(imported: list[str]) -> None
         "django_testkit.databases.fingerprint",
     }
     assert sorted(pool & set(imported)) == []
+
+
+def test_workers_without_coverage_do_not_import_it() -> None:
+    # The parent's pool and the worker's code, as a parallel run without --cov loads them.
+    assert _measuring(new_modules("django_testkit.parallel.controller")) == []

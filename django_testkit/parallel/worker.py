@@ -23,11 +23,9 @@ import unittest
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from django_testkit import leftovers
-from django_testkit.cov import measure
-from django_testkit.cov.measure import CoverageSpec
 from django_testkit.databases import workers as dbworkers
 from django_testkit.databases.mirrors import MirrorSharing, with_mirror_sharing
 from django_testkit.parallel.protocol import (
@@ -44,6 +42,9 @@ from django_testkit.parallel.results import EventResult
 
 #: How often a worker checks that its parent is still alive.
 PARENT_CHECK_SECONDS = 0.5
+
+if TYPE_CHECKING:
+    from django_testkit.cov.measure import CoverageSpec
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,9 @@ class _ReleasingSuite(unittest.TestSuite):
 def _measure(spec: CoverageSpec | None, slot: int) -> Any:
     if spec is None:
         return None
+    # Imported only when measuring: workers of a run without coverage never load it.
+    from django_testkit.cov import measure
+
     return measure.start(spec, f"worker-{slot}-{os.getpid()}")
 
 
@@ -253,6 +257,8 @@ def main(
             break
         if cov is not None:
             # A worker that dies later loses at most the unit it is running.
+            from django_testkit.cov import measure
+
             measure.checkpoint(cov)
         conn.send(UnitDone(index, time.perf_counter() - started))
     _finish(cov)
