@@ -153,6 +153,9 @@ def report_pool(runner: Any, suite: PoolSuite) -> int:
         save_durations(path, merge_durations(old, suite.measured, present))
     except OSError as exc:
         runner.log(f"Could not record test durations in {path}: {exc}", level=logging.WARNING)
+    if suite.schedule is not None:
+        # At -v 2: how well recorded durations predicted the run.
+        runner.log(suite.schedule.line(), level=logging.DEBUG)
     if suite.not_run:
         by_reason: dict[str, list[str]] = {}
         for item in suite.not_run:

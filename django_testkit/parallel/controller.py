@@ -25,7 +25,7 @@ from django_testkit.parallel.handles import (
 )
 from django_testkit.parallel.ledger import INTERRUPTED, Ledger
 from django_testkit.parallel.outcomes import Outcomes
-from django_testkit.parallel.poolspec import PoolContext, PoolError
+from django_testkit.parallel.poolspec import PoolContext, PoolError, Schedule
 from django_testkit.parallel.progress import Progress
 from django_testkit.parallel.protocol import (
     FROM_WORKER,
@@ -114,6 +114,8 @@ class PoolRun:
         """Run every unit; ``blobs`` are the pickled units fresh (non-fork) workers load."""
         self.setup, self.blobs = setup, blobs
         processes = min(self.suite.processes, len(self.ledger.queue))
+        predicted = self.ledger.remaining({}, processes)
+        started = time.monotonic()
         try:
             with signals_call(self.on_signal), self.progress:
                 for slot in range(1, processes + 1):
@@ -122,6 +124,11 @@ class PoolRun:
         finally:
             stop_workers(list(self.workers.values()), now=True)
             self.suite.interrupted = self._hard_stop
+        if not self.stopping:
+            recorded = sum(key in self.context.durations for key in self.keys)
+            self.suite.schedule = Schedule(
+                processes, len(self.keys), recorded, predicted, time.monotonic() - started
+            )
         if self.terminated:
             raise Terminated
         if self.stopping == "now":

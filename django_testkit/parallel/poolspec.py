@@ -48,3 +48,23 @@ class NotRun:
 
     test_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long the schedule was expected to take, and how long the run took."""
+
+    workers: int
+    units: int
+    #: Units whose time came from the durations store (the rest were estimated).
+    recorded: int
+    predicted: float
+    took: float
+
+    def line(self) -> str:
+        ratio = f" ({self.took / self.predicted:.2f}x)" if self.predicted > 0 else ""
+        return (
+            f"Schedule: {self.units} classes on {self.workers} workers, "
+            f"{self.recorded} with recorded durations; predicted {self.predicted:.1f}s, "
+            f"took {self.took:.1f}s{ratio}."
+        )

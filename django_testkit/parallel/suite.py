@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django_testkit import _compat
-from django_testkit.parallel.poolspec import NotRun, PoolContext, PoolError
+from django_testkit.parallel.poolspec import NotRun, PoolContext, PoolError, Schedule
 from django_testkit.parallel.scheduling import Unit
 
 __all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
@@ -78,6 +78,8 @@ class PoolSuite(unittest.TestSuite):
         #: Units whose coverage data a dying worker took with it.
         self.lost: list[str] = []
         self.interrupted = False
+        #: The predicted and actual length of the run (None until it ran to the end).
+        self.schedule: Schedule | None = None
 
     def prepare(self, context: PoolContext) -> None:
         self.context = context
