@@ -347,14 +347,14 @@ def test_durations_are_recorded_pruned_and_survive_a_corrupt_file(project: Path)
 
     # At -v 2 the run says how well the recorded durations predicted it.
     run = run_tests(project, "--parallel", "2", "-v", "2")
-    schedule = [line for line in run.stdout.splitlines() if line.startswith("Schedule: ")]
+    schedule = [line for line in run.stderr.splitlines() if line.startswith("Schedule: ")]
     assert len(schedule) == 1, run.describe()
     assert re.fullmatch(
         r"Schedule: \d+ classes on 2 workers, \d+ with recorded durations; "
         r"predicted \d+\.\ds, took \d+\.\ds \(\d+\.\d\dx\)\.",
         schedule[0],
     ), schedule
-    assert "Schedule: " not in run_tests(project, "--parallel", "2").stdout
+    assert "Schedule: " not in run_tests(project, "--parallel", "2").stderr
 
     store.write_text("{not json")
     run = run_tests(project, "--parallel", "2")

@@ -153,9 +153,10 @@ def report_pool(runner: Any, suite: PoolSuite) -> int:
         save_durations(path, merge_durations(old, suite.measured, present))
     except OSError as exc:
         runner.log(f"Could not record test durations in {path}: {exc}", level=logging.WARNING)
-    if suite.schedule is not None:
-        # At -v 2: how well recorded durations predicted the run.
-        runner.log(suite.schedule.line(), level=logging.DEBUG)
+    if suite.schedule is not None and runner.verbosity >= 2:
+        # How well recorded durations predicted the run; beside the summary, on stderr,
+        # so that stdout stays what Django's runner prints.
+        print(suite.schedule.line(), file=sys.stderr)
     if suite.not_run:
         by_reason: dict[str, list[str]] = {}
         for item in suite.not_run:

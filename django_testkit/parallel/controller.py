@@ -45,6 +45,12 @@ PREFETCH_BELOW = 0.25
 FAILFAST_GRACE = 2.0
 #: A slot whose worker dies this many times in a row before it is ready stops the run.
 MAX_START_FAILURES = 2
+#: Units are held in reserve behind a short one until this much work waits there.
+RESERVE_AHEAD = 0.05
+#: While every worker has work for at least this long, the loop waits this long before
+#: reading what they sent, so that many messages cost one wake-up (workers write
+#: into the pipe without waking anyone; nothing written is ever lost).
+COALESCE = 0.01
 _TICK = 0.25
 
 
@@ -147,10 +153,26 @@ class PoolRun:
                 owner = next((w for w in self.workers.values() if w.owns(ready)), None)
                 if owner is not None:
                     self._service(owner)
+            if self._all_busy_for(COALESCE):
+                time.sleep(COALESCE)
             self._check_timeouts()
             self._check_retired()
             self.progress.tick(self._remaining)
         self._announce()
+
+    def _all_busy_for(self, seconds: float) -> bool:
+        """Whether every worker has at least ``seconds`` of work it already holds."""
+        if self.stopping or not self.workers:
+            return False
+        now = time.monotonic()
+        for worker in self.workers.values():
+            if worker.unit is None:
+                return False
+            left = self.ledger.estimate(worker.unit) - (now - worker.unit_started)
+            held = sum(self.ledger.estimate(index) for index in worker.reserved)
+            if left + held < seconds:
+                return False
+        return True
 
     def _announce(self) -> None:
         while self.announce:
@@ -223,16 +245,20 @@ class PoolRun:
     def _dispatch(self, worker: WorkerHandle) -> None:
         """Keep the worker busy: a unit to run and, behind a short one, the next in line.
 
-        The unit held in reserve saves a round trip per unit; only short units get
-        one, so that a long unit never holds back work another worker could do.
+        Units held in reserve save a round trip per unit; only short units get
+        them, and only up to ``RESERVE_AHEAD`` seconds of work, so that a worker
+        never holds back much work another worker could do.
         """
         queue = self.ledger.queue
         if worker.unit is None and not (queue and not self.stopping):
             worker.retire()
             return
-        while queue and not self.stopping and not worker.reserved:
+        while queue and not self.stopping:
             running = worker.unit is not None
             if running and self.ledger.estimate(worker.unit) > PREFETCH_BELOW:
+                return
+            held = sum(self.ledger.estimate(index) for index in worker.reserved)
+            if worker.reserved and held >= RESERVE_AHEAD:
                 return
             index = self.ledger.take()
             if not worker.send_unit(index, self.blobs.get(index)):
