@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -10,21 +9,20 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.db.utils import ConnectionHandler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_testkit.databases.facts import all_backend_facts
 from django_testkit.databases.names import same_sqlite_file, server_address, sqlite_path
 from django_testkit.databases.plan import DatabasePlan, plan_databases
 from django_testkit.exceptions import ConfigurationError
+from tests.support.facts import facts_of
 
 SQLITE = "django.db.backends.sqlite3"
 
 
 def make_plan(databases: Mapping[str, Any], needed: Iterable[str], **options: Any) -> DatabasePlan:
     """The plan, with each alias's backend facts from Django's own backend for it."""
-    facts = all_backend_facts(ConnectionHandler(copy.deepcopy(dict(databases))))
+    facts = facts_of(databases)
     return plan_databases(databases, needed, facts, **options)
 
 

@@ -21,6 +21,7 @@ from django_testkit.databases.plan import (
     plan_databases,
 )
 from django_testkit.exceptions import ConfigurationError
+from tests.support.facts import driver_installed, facts_of
 
 SQLITE = "django.db.backends.sqlite3"
 PG = {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "PORT": "5432"}
@@ -28,7 +29,7 @@ PG = {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "PORT": "5432"}
 
 def make_plan(databases: Mapping[str, Any], needed: Iterable[str], **options: Any) -> DatabasePlan:
     """The plan, with each alias's backend facts from Django's own backend for it."""
-    facts = all_backend_facts(ConnectionHandler(copy.deepcopy(dict(databases))))
+    facts = facts_of(databases)
     return plan_databases(databases, needed, facts, **options)
 
 
@@ -341,6 +342,8 @@ def test_the_planner_reads_facts_not_engine_names() -> None:
     ids=["server", "server-test-name", "sqlite", "memory", "memory-uri", "path"],
 )
 def test_facts_are_what_django_says(settings: dict[str, Any], expected: BackendFacts) -> None:
+    if not driver_installed(settings["ENGINE"]):
+        pytest.skip(f"{settings['ENGINE']}'s driver is not installed here (servers environments)")
     assert all_backend_facts(ConnectionHandler({"default": settings})) == {"default": expected}
 
 
