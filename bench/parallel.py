@@ -14,9 +14,11 @@ Two phases, each timed interleaved by ``timing.py`` (whole-process wall time):
     warm-up run recorded in ``.testkit/durations.json``) and ``xdist`` (``pytest -n 2
     --dist loadscope`` with pytest-django). They are compared with a lower bound,
     ``max(longest unit, total unit time / 2) + fixed cost``. Unit (class) times come
-    from the durations file testkit rewrites after every run: each unit's median over
-    the timed rounds' testkit runs (read after every round), so that they were
-    measured under the same machine load as the medians. The fixed cost is the
+    from two serial runs after the timed rounds (a ``DiscoverRunner`` whose result
+    times each class, written into the project), the minimum of the two per class:
+    measured while no other test process competes for the CPU, so no schedule on two
+    workers can beat the bound (times measured inside a parallel run are inflated by
+    the other worker, and a bound made of them was beaten). The fixed cost is the
     median wall time of a ``fixed`` command timed in the same rounds: a serial
     ``TestkitRunner`` run of one test that does nothing, in a copy of the project
     whose tests do no work (same settings, apps, migrations and modules; its own
@@ -95,6 +97,8 @@ BOUND_GOAL = 1.10  # testkit median / lower bound
 SKEW_GOAL = 0.85  # testkit median / django median, skewed suite
 OVERHEAD_GOAL = 1.0  # testkit median / django median, trivial tests
 DURATIONS_FILE = Path(".testkit") / "durations.json"
+#: Serial runs that measure the classes for the lower bound (the minimum is kept).
+UNCONTENDED_RUNS = 2
 DURATIONS_FORMAT = 1
 #: Removed from os.environ (and so from every run) so the caller's shell cannot change
 #: what is measured.
@@ -209,6 +213,70 @@ def fixed_cost_command(project: Path) -> Command:
     )
 
 
+#: Written into the skew project: a serial runner that times each TestCase class.
+UNIT_TIMING_MODULE = "unit_timing"
+UNIT_TIMES_ENV = "BENCH_UNIT_TIMES"
+UNIT_TIMING_SOURCE = '''"""A serial DiscoverRunner that writes each class's seconds as JSON."""
+
+import json
+import os
+import time
+import unittest
+
+from django.test.runner import DiscoverRunner
+
+
+class _Timed(unittest.TextTestResult):
+    # Each stretch between two stops goes to the class of the test that stopped: its
+    # setUpClass (before its first test) included; the last class gets its teardown.
+    def startTestRun(self):
+        super().startTestRun()
+        self.units, self.mark, self.last = {}, time.perf_counter(), None
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        now = time.perf_counter()
+        key = f"{type(test).__module__}.{type(test).__qualname__}"
+        self.units[key] = self.units.get(key, 0.0) + now - self.mark
+        self.mark, self.last = now, key
+
+    def stopTestRun(self):
+        if self.last is not None:
+            self.units[self.last] += time.perf_counter() - self.mark
+        super().stopTestRun()
+        with open(os.environ["BENCH_UNIT_TIMES"], "w") as out:
+            json.dump(self.units, out)
+
+
+class UnitTimingRunner(DiscoverRunner):
+    def get_resultclass(self):
+        return _Timed
+'''
+
+
+def uncontended_unit_times(project: Path, runs: int, timeout: float) -> dict[str, float]:
+    """Each class's seconds in a serial run (no other test process competes for the CPU),
+    the minimum over ``runs`` runs: a true lower bound on what the class needs."""
+    (project / "benchproject" / f"{UNIT_TIMING_MODULE}.py").write_text(UNIT_TIMING_SOURCE)
+    out = project / "unit-times.json"
+    command = Command(
+        "unit-times",
+        [sys.executable, "manage.py", "test", "--noinput"],
+        project,
+        {
+            RUNNER_ENV: f"benchproject.{UNIT_TIMING_MODULE}.UnitTimingRunner",
+            UNIT_TIMES_ENV: str(out),
+        },
+        expect_output=("\nOK",),
+    )
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        run_once(command, timeout)
+        for key, seconds in json.loads(out.read_text()).items():
+            best[key] = min(seconds, best.get(key, seconds))
+    return best
+
+
 def read_unit_times(path: Path, expected_units: int) -> tuple[dict[str, float] | None, str]:
     """The unit -> seconds map of a durations file, or None and why it cannot be used."""
     try:
@@ -227,11 +295,6 @@ def read_unit_times(path: Path, expected_units: int) -> tuple[dict[str, float] |
     if len(units) != expected_units:
         return None, f"{path} lists {len(units)} units, expected {expected_units} classes"
     return {str(name): float(seconds) for name, seconds in units.items()}, ""
-
-
-def median_units(runs: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """Each unit's median seconds over ``runs`` (which all name the same units)."""
-    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
 def in_order_makespan(times: Sequence[float], workers: int) -> float:
@@ -321,17 +384,12 @@ def skew_phase(ctx: Context) -> dict[str, Any]:
     durations = project / DURATIONS_FILE
     warm_up(commands, config, ctx.progress)
     warm_units, why = read_unit_times(durations, shape.classes)
-    # The file holds the last testkit run's times: read it after every round, so the
-    # bound uses unit times from the same rounds (and machine load) as the medians.
-    round_units: list[dict[str, float]] = []
-
-    def after_round(message: str) -> None:
-        ctx.progress(message)
-        units, _ = read_unit_times(durations, shape.classes)
-        if warm_units is not None and units is not None and units.keys() == warm_units.keys():
-            round_units.append(units)
-
-    results = run_benchmark(commands, replace(config, warmup=0), after_round)
+    results = run_benchmark(commands, replace(config, warmup=0), ctx.progress)
+    # Unit times for the bound come from serial runs: measured while two workers share
+    # two cores, a class takes longer than it needs, and the "bound" would not be one.
+    serial_units = uncontended_unit_times(project, UNCONTENDED_RUNS, config.timeout)
+    if warm_units is not None and serial_units.keys() != warm_units.keys():
+        warm_units, why = None, "the serial timing run saw other classes than testkit's"
 
     by_name = {result.command.name: result for result in results}
     fixed = by_name[FIXED]
@@ -355,15 +413,12 @@ def skew_phase(ctx: Context) -> dict[str, Any]:
         print(f"lower bound cannot be computed: {why}")
         extra["lower_bound"] = None
     else:
-        if len(round_units) != config.repeat:
-            print(f"ODD: {len(round_units)} of {config.repeat} rounds left usable durations")
-        units = median_units(round_units or [warm_units])
-        bound = LowerBound(units, fixed.median)
+        bound = LowerBound(serial_units, fixed.median)
         print(
             f"lower bound: max(longest unit {bound.longest:.3f}s, total {bound.total:.3f}s / "
-            f"{WORKERS}) + fixed {bound.fixed:.3f}s = {bound.seconds:.3f}s (unit times: "
-            f"median over {len(round_units) or 'the warm-up'} testkit run(s); the warm-up run's "
-            f"total was {sum(warm_units.values()):.3f}s)"
+            f"{WORKERS}) + fixed {bound.fixed:.3f}s = {bound.seconds:.3f}s (unit times: the "
+            f"minimum of {UNCONTENDED_RUNS} serial runs; the same classes took "
+            f"{sum(warm_units.values()):.3f}s in all in testkit's parallel warm-up)"
         )
         print(f"{'command':<8}  {'median':>8}  {'/django':>7}  {'/bound':>7}")
         for result in timed:
