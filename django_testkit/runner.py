@@ -34,11 +34,9 @@ from django_testkit.interrupts import (
     results_survive_interrupts,
     sigterm_raises,
 )
-from django_testkit.parallel.context import (
+from django_testkit.parallel.arguments import (
     accept_parallel_auto,
     max_workers,
-    pool_context,
-    report_pool,
     runner_kwargs_for_workers,
 )
 from django_testkit.parallel.suite import PoolSuite
@@ -193,6 +191,8 @@ class TestkitRunner(DiscoverRunner):
 
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if isinstance(suite, PoolSuite):
+            from django_testkit.parallel.context import pool_context
+
             suite.prepare(pool_context(self))
         with results_survive_interrupts(self):
             result = super().run_suite(suite, **kwargs)
@@ -209,6 +209,8 @@ class TestkitRunner(DiscoverRunner):
         failed: int = super().suite_result(suite, result, **kwargs)
         incomplete = ""
         if isinstance(suite, PoolSuite):
+            from django_testkit.parallel.context import report_pool
+
             failed += report_pool(self, suite)
             incomplete = suite.incomplete_coverage()
         self.coverage_status = self.coverage.report(self, failed, incomplete)

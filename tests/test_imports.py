@@ -65,6 +65,10 @@ def test_the_runner_does_not_import_the_worker_pool(imported: list[str]) -> None
         "django_testkit.parallel.results",
         "django_testkit.parallel.ledger",
         "django_testkit.parallel.progress",
+        "django_testkit.parallel.context",
+        "django_testkit.parallel.poolspec",
+        "django_testkit.parallel.scheduling",
+        "django_testkit.parallel.durations",
         "django_testkit.databases.workers",
         "django_testkit.databases.fingerprint",
     }

@@ -1,81 +1,33 @@
-"""What the runner hands a parallel run and reads back: ``--parallel auto``, context, report."""
+"""What the runner hands a parallel run and reads back: the pool's context, then its report."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import multiprocessing
 import os
-import pickle
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
-from django_testkit import _compat, files
+from django_testkit import files
 from django_testkit.config import TestkitConfig
 from django_testkit.databases.setup import TestDatabases
-from django_testkit.exceptions import ConfigurationError
 from django_testkit.parallel.durations import (
     DEFAULT_PATH,
     load_durations,
     merge_durations,
     save_durations,
 )
+from django_testkit.parallel.poolspec import PoolContext
 from django_testkit.parallel.scheduling import strategy_for
-from django_testkit.parallel.suite import PoolContext, PoolSuite
 
 if TYPE_CHECKING:
     from django_testkit.databases.workers import WorkerDatabases
+    from django_testkit.parallel.suite import PoolSuite
 
 #: How many not-run test ids the summary lists before it just counts them.
 NOT_RUN_LISTED = 20
-
-
-def max_workers() -> int:
-    """``--parallel auto``: ``DJANGO_TEST_PROCESSES``, else the CPU count, for any start method."""
-    raw = os.environ.get("DJANGO_TEST_PROCESSES")
-    if raw is None:
-        return multiprocessing.cpu_count()
-    if not raw.strip().isdigit():
-        raise ConfigurationError(
-            f"DJANGO_TEST_PROCESSES = {raw!r} is not a worker count; set it to a whole "
-            "number such as 4, or unset it to use one worker per CPU."
-        )
-    return int(raw)
-
-
-def _parallel_type(value: str) -> int:
-    if value == "auto":
-        return max_workers()
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an integer or the string 'auto'"
-        ) from None
-
-
-def accept_parallel_auto(parser: argparse.ArgumentParser) -> None:
-    """Make Django's ``--parallel auto`` mean :func:`max_workers` under every start method."""
-    for action in _compat.parser_actions(parser):
-        if "--parallel" in action.option_strings:
-            # Django turns "auto" into 1 under forkserver before 6.0; workers work there.
-            action.type = _parallel_type
-
-
-def runner_kwargs_for_workers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The runner's keyword arguments that can travel to a spawned worker."""
-    kept = {}
-    for name, value in kwargs.items():
-        try:
-            pickle.dumps(value)
-        except Exception:
-            continue
-        kept[name] = value
-    return kept
 
 
 def durations_path(config: TestkitConfig) -> Path:

@@ -19,13 +19,16 @@ import shutil
 import tempfile
 import unittest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_testkit import _compat
-from django_testkit.parallel.poolspec import NotRun, PoolContext, PoolError, Schedule
-from django_testkit.parallel.scheduling import Unit
 
-__all__ = ["NotRun", "PoolContext", "PoolError", "PoolSuite", "unit_key"]
+if TYPE_CHECKING:
+    from django_testkit.parallel.poolspec import NotRun, PoolContext, Schedule
+    from django_testkit.parallel.scheduling import Unit
+
+# Django's runner names this class even in a serial run, so the pool's modules are
+# imported where a parallel run first needs them, never here.
 
 
 def unit_key(tests: list[Any]) -> str:
@@ -93,6 +96,8 @@ class PoolSuite(unittest.TestSuite):
         return ""
 
     def units(self) -> list[Unit]:
+        from django_testkit.parallel.scheduling import Unit
+
         groups = (_compat.FAILED_IMPORT, *(self.context.reorder_by if self.context else ()))
         units = []
         for index, subsuite in enumerate(self.subsuites):
@@ -105,6 +110,8 @@ class PoolSuite(unittest.TestSuite):
         return units
 
     def run(self, result: Any, debug: bool = False) -> Any:
+        from django_testkit.parallel.poolspec import PoolError
+
         if self.context is None:
             raise PoolError("PoolSuite.run() needs prepare() first (TestkitRunner does it).")
         # The machinery is imported only by runs that use workers.
