@@ -1,0 +1,255 @@
+#!/usr/bin/env python
+"""Time Django's DiscoverRunner and TestkitRunner on real third-party apps' own test suites.
+
+Every suite (``realsuite_recipes.RECIPES``) is set up from its pinned PyPI sdist into
+the cache directory and run through one ``manage.py`` by both runners with the same
+labels. Per suite: the outcomes of Django's and ours (serial, and ours ``--parallel 2``)
+from ``-v 2`` runs must agree test by test; then five commands are timed interleaved
+(Django and ours serial, Django and ours ``--parallel 2``, ours serial ``--cov``). ``-v 2``
+adds a CPU and phase accounting of one run of ours ``--parallel 2``, ``-v 3`` a cProfile
+of its parent process. Run from the repository root: ``python bench/real_suites.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from realsuite_accounting import account, top_cumulative
+from realsuite_outcomes import compare, parse_outcomes, ran_count, summary
+from realsuite_recipes import RECIPES, Prepared, prepare
+from timing import (
+    BenchmarkError,
+    Command,
+    add_timing_arguments,
+    capture,
+    config_from_args,
+    format_table,
+    results_as_data,
+    run_benchmark,
+    scrub_environment,
+    write_json,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE = REPO_ROOT / "bench" / "out" / "real_suites"
+DJANGO = "django.test.runner.DiscoverRunner"
+OURS = "django_testkit.TestkitRunner"
+SCRUBBED_PREFIXES = ("TESTKIT_", "COVERAGE_", "COV_CORE_")
+SCRUBBED_NAMES = ("DJANGO_SETTINGS_MODULE", "PYTHONDONTWRITEBYTECODE", "PYTEST_ADDOPTS")
+#: (numerator, denominator, label) of the ratios printed per suite.
+RATIOS = (
+    ("ours-serial", "django-serial", "ours/Django serial"),
+    ("ours-par2", "django-par2", "ours/Django --parallel 2"),
+    ("ours-cov", "ours-serial", "ours --cov/ours"),
+)
+
+SHAPE_PROBE = """
+import json, sys, django
+from django.conf import settings
+from django.test import TestCase, TransactionTestCase
+from django.test.runner import DiscoverRunner
+django.setup()
+classes, transaction, used, tests = set(), set(), set(), 0
+def walk(suite):
+    for item in suite:
+        yield from (walk(item) if hasattr(item, "__iter__") else [item])
+for test in walk(DiscoverRunner(verbosity=0).build_suite(sys.argv[1:])):
+    tests += 1
+    cls = type(test)
+    classes.add(cls)
+    if issubclass(cls, TransactionTestCase) and not issubclass(cls, TestCase):
+        transaction.add(cls)
+    dbs = getattr(cls, "databases", ())
+    used.update(settings.DATABASES if dbs == "__all__" else dbs)
+print(json.dumps({"tests": tests, "classes": len(classes),
+    "transaction_test_case_classes": len(transaction),
+    "aliases": sorted(settings.DATABASES), "aliases_used_by_tests": sorted(used)}))
+"""
+
+
+def manage(suite: Prepared, runner: str, *extra: str) -> list[str]:
+    return [
+        str(suite.python), "manage.py", "test", *suite.recipe.labels,
+        "--noinput", "--testrunner", runner, *extra,
+    ]  # fmt: skip
+
+
+def durations_file(suite: Prepared, cache: Path) -> Path:
+    return cache / "durations" / f"{suite.recipe.name}.json"
+
+
+def probe_shape(suite: Prepared) -> dict[str, Any]:
+    argv = [str(suite.python), "-c", SHAPE_PROBE, *suite.recipe.labels]
+    env = {**suite.env(REPO_ROOT), "DJANGO_SETTINGS_MODULE": suite.recipe.settings}
+    done = capture(Command("shape", argv, suite.project, env), timeout=300)
+    if done.returncode:
+        raise BenchmarkError(f"shape probe failed:\n{done.stderr[-2000:]}")
+    shape: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return shape
+
+
+def check_outcomes(suite: Prepared, cache: Path, timeout: float) -> tuple[int, int, list[str]]:
+    """Run -v 2 once each; return Django's exit status, its test count and the mismatches.
+
+    Ours ``--parallel 2`` here is also the untimed run that records the durations.
+    """
+    env = suite.env(REPO_ROOT)
+    durations = ("--durations-file", str(durations_file(suite, cache)))
+    runs = {
+        "django": manage(suite, DJANGO, "-v", "2"),
+        "ours": manage(suite, OURS, "-v", "2"),
+        "ours --parallel 2": manage(suite, OURS, "-v", "2", "--parallel", "2", *durations),
+    }
+    done = {name: capture(Command(name, argv, suite.project, env), timeout)
+            for name, argv in runs.items()}  # fmt: skip
+    outcomes = {name: parse_outcomes(run.stderr) for name, run in done.items()}
+    base = done["django"]
+    print(f"  outcomes (django, -v 2): {summary(outcomes['django'])}; exit {base.returncode}")
+    mismatches: list[str] = []
+    for name, run in done.items():
+        if name == "django":
+            continue
+        if run.returncode != base.returncode:
+            mismatches.append(f"exit status: django {base.returncode}, {name} {run.returncode}")
+        if ran_count(run.stderr) != ran_count(base.stderr):
+            mismatches.append(
+                f"Ran N tests: django {ran_count(base.stderr)}, {name} {ran_count(run.stderr)}"
+            )
+        mismatches += compare(outcomes["django"], outcomes[name], ("django", name))
+    count = ran_count(base.stderr)
+    if count is None or not outcomes["django"]:
+        mismatches.append("django's -v 2 run printed no test results")
+    return base.returncode, count or 0, mismatches
+
+
+def timed_commands(suite: Prepared, cache: Path, status: int, tests: int) -> list[Command]:
+    env = suite.env(REPO_ROOT)
+    durations = ("--durations-file", str(durations_file(suite, cache)))
+    cov = ("--cov", suite.recipe.cov_source, "--cov-report", "term")
+    argvs = {
+        "django-serial": manage(suite, DJANGO),
+        "ours-serial": manage(suite, OURS),
+        "django-par2": manage(suite, DJANGO, "--parallel", "2"),
+        "ours-par2": manage(suite, OURS, "--parallel", "2", *durations),
+        "ours-cov": manage(suite, OURS, *cov),
+    }
+    expect = (f"Ran {tests} test",)
+    return [
+        Command(name, argv, suite.project, env, expect_returncode=status, expect_output=expect)
+        for name, argv in argvs.items()
+    ]
+
+
+def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
+    recipe = suite.recipe
+    print(f"\n== {recipe.name} {recipe.version}: {recipe.shape}", flush=True)
+    shape = probe_shape(suite)
+    print(
+        f"  {shape['tests']} tests in {shape['classes']} classes, "
+        f"{shape['transaction_test_case_classes']} TransactionTestCase classes; aliases "
+        f"{', '.join(shape['aliases'])} "
+        f"(used by tests: {', '.join(shape['aliases_used_by_tests'])})"
+    )
+    durations_file(suite, cache).unlink(missing_ok=True)
+    durations_file(suite, cache).parent.mkdir(parents=True, exist_ok=True)
+    status, tests, mismatches = check_outcomes(suite, cache, args.timeout)
+    if mismatches:
+        print(f"  OUTCOME MISMATCHES ({len(mismatches)}):")
+        for line in mismatches:
+            print(f"    {line}")
+    else:
+        print("  outcomes match: django serial = ours serial = ours --parallel 2")
+    config = config_from_args(args)
+    results = run_benchmark(
+        timed_commands(suite, cache, status, tests),
+        config,
+        progress=lambda message: print(f"  {message}", flush=True),
+    )
+    print()
+    print(format_table(results, "django-serial"))
+    medians = {result.command.name: result.median for result in results}
+    suite_ratios = {label: medians[a] / medians[b] for a, b, label in RATIOS}
+    print("  " + "; ".join(f"{label} {value:.3f}" for label, value in suite_ratios.items()))
+    data = results_as_data(results, "django-serial", config)
+    data.update(
+        suite=recipe.name, package=recipe.pin, shape=shape, exit_status=status,
+        mismatches=mismatches, ratios=suite_ratios, labels=list(recipe.labels),
+    )  # fmt: skip
+    if args.verbosity >= 2:
+        accounting(suite, args, cache, data)
+    return data
+
+
+def accounting(
+    suite: Prepared, args: argparse.Namespace, cache: Path, data: dict[str, Any]
+) -> None:
+    extra = ("-v", "2", "--timing", "--parallel", "2",
+             "--durations-file", str(durations_file(suite, cache)))  # fmt: skip
+    argv = manage(suite, OURS, *extra)
+    print("\n  accounting of one run of ours --parallel 2 (-v 2 --timing):")
+    result = account(argv, suite.project, suite.env(REPO_ROOT), args.timeout)
+    for line in result.lines():
+        print(f"  {line}")
+    data["accounting"] = result.as_data()
+    if args.verbosity >= 3:
+        profile = cache / "profiles" / f"{suite.recipe.name}.prof"
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        profiled = [argv[0], "-m", "cProfile", "-o", str(profile), *argv[1:]]
+        subprocess.run(profiled, cwd=suite.project, env={**os.environ,
+                       **suite.env(REPO_ROOT)}, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=args.timeout, check=False)  # fmt: skip
+        print(f"\n  cProfile of the parent process ({profile}), top 25 cumulative:")
+        print(top_cumulative(profile, 25))
+        data["profile"] = str(profile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", action="append", choices=sorted(RECIPES), help="repeatable")
+    parser.add_argument("--list", action="store_true", help="list the suites and exit")
+    parser.add_argument("--python", type=Path, default=Path(sys.executable))
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--setup-only", action="store_true", help="set up the suites and exit")
+    parser.add_argument("-v", "--verbosity", type=int, choices=(1, 2, 3), default=1)
+    add_timing_arguments(parser, repeat=3)
+    args = parser.parse_args(argv)
+    if args.list:
+        for recipe in RECIPES.values():
+            print(f"{recipe.name:<16} {recipe.pin:<30} {recipe.shape}")
+        return 0
+    cache = args.cache.resolve()
+    scrubbed = scrub_environment(SCRUBBED_PREFIXES, SCRUBBED_NAMES)
+    chosen = [RECIPES[name] for name in (args.suite or RECIPES)]
+    print(f"python {args.python}; cache {cache}; repo {REPO_ROOT}"
+          + (f"; unset for the runs: {', '.join(scrubbed)}" if scrubbed else ""))  # fmt: skip
+    suites = [prepare(recipe, args.python, cache) for recipe in chosen]
+    if args.setup_only:
+        for suite in suites:
+            print(f"{suite.recipe.name}: {suite.project} (python {suite.python})")
+        return 0
+    report: list[dict[str, Any]] = []
+    try:
+        for suite in suites:
+            report.append(bench_suite(suite, args, cache))
+    except BenchmarkError as exc:
+        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        write_json(args.json, {"benchmark": "real_suites", "suites": report})
+        print(f"wrote {args.json}")
+    mismatched = [data["suite"] for data in report if data["mismatches"]]
+    if mismatched:
+        print(f"outcomes differ between the runners in: {', '.join(mismatched)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

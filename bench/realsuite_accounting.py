@@ -1,0 +1,166 @@
+"""Where one ``manage.py test`` run spends its time: CPU per process, wall time per phase.
+
+CPU: the whole process tree's user+sys is the difference of
+``resource.getrusage(RUSAGE_CHILDREN)`` around the run (the runner reaps its workers, so
+their time reaches us through it). The workers' share is the runner's ``cutime+cstime``
+read from ``/proc/<pid>/stat`` every 20 ms (the last reading before it exits; workers are
+reaped when the pool closes, before teardown); the parent's own is the rest.
+
+Wall: every output line is stamped when it arrives. Phases: start-up (spawn to ``Found N
+tests``), then until the first test's result line (database setup, with Django's
+``--timing`` figure, and system checks), tests (to ``Ran N tests``), teardown (Django's
+``--timing`` figure) and the rest until the process exits (reports, interpreter exit).
+"""
+
+from __future__ import annotations
+
+import os
+import pstats
+import re
+import resource
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+from realsuite_outcomes import HEADER, STATUS
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+SETUP_TOOK = re.compile(r"^Total database setup took (\d+\.\d+)s")
+TEARDOWN_TOOK = re.compile(r"^Total database teardown took (\d+\.\d+)s")
+
+
+@dataclass
+class Accounting:
+    """CPU seconds per process kind and wall seconds per phase of one run."""
+
+    returncode: int
+    wall: float
+    cpu_total: float
+    cpu_workers: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cpu_parent(self) -> float:
+        return self.cpu_total - self.cpu_workers
+
+    def lines(self) -> list[str]:
+        out = [
+            f"CPU user+sys: parent {self.cpu_parent:.2f}s, workers {self.cpu_workers:.2f}s, "
+            f"total {self.cpu_total:.2f}s (wall {self.wall:.2f}s, exit {self.returncode})"
+        ]
+        out += [f"  {name:<32} {seconds:7.3f}s" for name, seconds in self.phases.items()]
+        return out
+
+    def as_data(self) -> dict[str, object]:
+        return {
+            "returncode": self.returncode,
+            "wall": self.wall,
+            "cpu_total": self.cpu_total,
+            "cpu_workers": self.cpu_workers,
+            "cpu_parent": self.cpu_parent,
+            "phases": self.phases,
+        }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _reaped_children_cpu(pid: int) -> float | None:
+    """cutime+cstime of ``pid`` from /proc, or None when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[13]) + int(fields[14])) / TICKS  # fields 16 and 17 of stat(5)
+
+
+def _phases(stamped: Sequence[tuple[float, str]], wall: float) -> dict[str, float]:
+    found = first_test = ran = teardown_start = None
+    setup = teardown = None
+    for at, line in stamped:
+        if found is None and line.startswith("Found "):
+            found = at
+        if first_test is None and (HEADER.match(line) or STATUS.search(line)):
+            first_test = at
+        if ran is None and line.startswith("Ran "):
+            ran = at
+        if (match := SETUP_TOOK.match(line)) is not None:
+            setup = float(match.group(1))
+        if (match := TEARDOWN_TOOK.match(line)) is not None:
+            teardown, teardown_start = float(match.group(1)), at
+    phases: dict[str, float] = {}
+    if found is not None:
+        phases["start-up (to 'Found N tests')"] = found
+    if first_test is not None:
+        phases["to first test result"] = first_test - (found or 0.0)
+    if setup is not None:
+        phases["  of which database setup"] = setup
+    if ran is not None and first_test is not None:
+        phases["tests (to 'Ran N tests')"] = ran - first_test
+    if teardown is not None:
+        phases["database teardown"] = teardown
+    end = teardown_start if teardown_start is not None else ran
+    if end is not None:
+        phases["after teardown until exit"] = wall - end
+    return phases
+
+
+def account(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float) -> Accounting:
+    """Run ``argv`` once, sampling its CPU and stamping its output lines."""
+    before = _children_cpu()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        # Unbuffered, and stdout merged in: "Found N tests" goes to stdout.
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    reaped = [0.0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            value = _reaped_children_cpu(proc.pid)
+            if value is not None:
+                reaped[0] = value
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stamped: list[tuple[float, str]] = []
+    timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, 9))
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            stamped.append((time.perf_counter() - start, line.rstrip("\n")))
+        returncode = proc.wait()
+    finally:
+        timer.cancel()
+        stop.set()
+        sampler.join()
+    wall = time.perf_counter() - start
+    return Accounting(
+        returncode=returncode,
+        wall=wall,
+        cpu_total=_children_cpu() - before,
+        cpu_workers=reaped[0],
+        phases=_phases(stamped, wall),
+    )
+
+
+def top_cumulative(profile: Path, count: int = 25) -> str:
+    """The ``count`` entries with the largest cumulative time in a cProfile output file."""
+    out = StringIO()
+    pstats.Stats(str(profile), stream=out).sort_stats("cumulative").print_stats(count)
+    return out.getvalue()
