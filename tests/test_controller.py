@@ -106,3 +106,32 @@ def test_units_held_in_reserve_wait_behind_the_running_one() -> None:
     work.reserved.append(1)
     work.finish_unit()
     assert list(work.reserved) == [1]
+
+
+def test_what_a_worker_holds_is_the_rest_of_its_unit_and_its_reserve() -> None:
+    ledger = _ledger()
+    idle, busy, short = Assignment(), Assignment(), Assignment()
+    busy.begin_unit(0, 3)  # "first": 3.0 s
+    busy.unit_started = 100.0
+    busy.reserved.append(1)  # "second": 1.0 s
+    short.begin_unit(1, 1)
+    short.unit_started = 100.0
+    assert ledger.held(idle, 100.5) == 0.0
+    assert ledger.held(busy, 101.0) == 3.0  # 2.0 left + 1.0 in reserve
+    assert ledger.held(short, 105.0) == 0.0  # overran its estimate: nothing left
+    assert ledger.all_hold([busy], 2.5, 101.0)
+    assert not ledger.all_hold([busy, short], 0.5, 101.0)
+    assert not ledger.all_hold([busy, idle], 0.5, 101.0)
+    assert not ledger.all_hold([], 0.0, 101.0)
+
+
+def test_time_left_counts_running_units_and_the_queue() -> None:
+    ledger = _ledger()
+    assert ledger.take() == 1  # "second" runs; "first" waits
+    work = Assignment()
+    work.begin_unit(1, 1)
+    work.unit_started = 10.0
+    # One worker: 0.5 s left of "second", then 3.0 s of "first".
+    assert ledger.remaining_for({1: work}, 10.5) == 3.5
+    # Two workers: the idle one takes "first" at once.
+    assert ledger.remaining_for({1: work, 2: Assignment()}, 10.5) == 3.0

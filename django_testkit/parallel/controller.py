@@ -13,13 +13,13 @@ import time
 from multiprocessing.connection import wait
 from typing import Any
 
-from django_testkit import leftovers
 from django_testkit.interrupts import Terminated, signals_call
 from django_testkit.leftovers import KILL_GRACE
 from django_testkit.parallel.handles import (
     WorkerHandle,
     death_report,
     describe_exit,
+    kill_overrunning,
     start_worker,
     stop_workers,
 )
@@ -153,26 +153,13 @@ class PoolRun:
                 owner = next((w for w in self.workers.values() if w.owns(ready)), None)
                 if owner is not None:
                     self._service(owner)
-            if self._all_busy_for(COALESCE):
+            workers = self.workers.values()
+            if not self.stopping and self.ledger.all_hold(workers, COALESCE, time.monotonic()):
                 time.sleep(COALESCE)
-            self._check_timeouts()
+            kill_overrunning(self.workers.values(), self.context.timeout)
             self._check_retired()
-            self.progress.tick(self._remaining)
+            self.progress.tick(lambda: self.ledger.remaining_for(self.workers, time.monotonic()))
         self._announce()
-
-    def _all_busy_for(self, seconds: float) -> bool:
-        """Whether every worker has at least ``seconds`` of work it already holds."""
-        if self.stopping or not self.workers:
-            return False
-        now = time.monotonic()
-        for worker in self.workers.values():
-            if worker.unit is None:
-                return False
-            left = self.ledger.estimate(worker.unit) - (now - worker.unit_started)
-            held = sum(self.ledger.estimate(index) for index in worker.reserved)
-            if left + held < seconds:
-                return False
-        return True
 
     def _announce(self) -> None:
         while self.announce:
@@ -318,23 +305,3 @@ class PoolRun:
                 # What the dead worker committed must not meet the next tests there.
                 self.context.refresh_slot(worker.slot)
             self.workers[worker.slot] = self._start(worker.slot)
-
-    def _check_timeouts(self) -> None:
-        limit = self.context.timeout
-        if not limit:
-            return
-        now = time.monotonic()
-        for worker in list(self.workers.values()):
-            armed = max(worker.armed_at(), worker.unit_started)
-            if worker.unit is not None and now - armed > limit + KILL_GRACE:
-                worker.timed_out = True
-                leftovers.kill_tree(worker.process.pid)
-
-    def _remaining(self) -> float:
-        now = time.monotonic()
-        running = {
-            slot: (worker.unit, now - worker.unit_started)
-            for slot, worker in self.workers.items()
-            if worker.unit is not None
-        }
-        return self.ledger.remaining(running, len(self.workers))

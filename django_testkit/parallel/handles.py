@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -207,3 +207,16 @@ def stop_workers(workers: list[WorkerHandle], *, now: bool) -> None:
             handle.process.kill()
             handle.process.join()
     leftovers.kill(below)
+
+
+def kill_overrunning(workers: Iterable[WorkerHandle], limit: float) -> None:
+    """Kill the workers whose test has run past ``--timeout`` (``limit``) and the grace
+    period after it (in which the worker's own watchdog dumps the stacks and ends it)."""
+    if not limit:
+        return
+    now = time.monotonic()
+    for worker in list(workers):
+        armed = max(worker.armed_at(), worker.unit_started)
+        if worker.unit is not None and now - armed > limit + leftovers.KILL_GRACE:
+            worker.timed_out = True
+            leftovers.kill_tree(worker.process.pid)

@@ -131,3 +131,26 @@ class Ledger:
         }
         pending = [Unit(self.keys[index], index, 0, self.size(index)) for index in self.queue]
         return remaining_seconds(pending, left, self.estimates, max(workers, 1))
+
+    def held(self, work: Assignment, now: float) -> float:
+        """Seconds of work a worker holds: what is left of its unit, and its reserve."""
+        if work.unit is None:
+            return 0.0
+        left = max(self.estimate(work.unit) - (now - work.unit_started), 0.0)
+        return left + sum(self.estimate(index) for index in work.reserved)
+
+    def all_hold(self, assignments: Iterable[Assignment], seconds: float, now: float) -> bool:
+        """Whether every worker (at least one) holds ``seconds`` of work or more."""
+        assignments = list(assignments)
+        return bool(assignments) and all(
+            work.unit is not None and self.held(work, now) >= seconds for work in assignments
+        )
+
+    def remaining_for(self, assignments: Mapping[int, Assignment], now: float) -> float:
+        """Seconds until the run ends, from what each slot's worker runs and the queue."""
+        running = {
+            slot: (work.unit, now - work.unit_started)
+            for slot, work in assignments.items()
+            if work.unit is not None
+        }
+        return self.remaining(running, len(assignments))
