@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit import files
-from django_testkit.cov.verdict import decide
-from django_testkit.exceptions import ConfigurationError
+from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED, ConfigurationError
 from django_testkit.specs import ReportSpec
 
 if TYPE_CHECKING:
@@ -52,7 +51,8 @@ class NullCoverage:
 
     def report(self, runner: Any, failed: int, incomplete: str = "") -> int:
         """The exit status of a run without coverage: 1 when a test failed, else 0."""
-        return decide(failed, None).status
+        # No findings to weigh (cov.verdict's rule without coverage): keeps it unimported.
+        return EXIT_TESTS_FAILED if failed else EXIT_OK
 
 
 def _settings_file() -> str | None:

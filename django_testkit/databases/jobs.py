@@ -23,11 +23,13 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing.connection import Connection, wait
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.leftovers import KILL_GRACE
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 class Timing(NamedTuple):
@@ -132,6 +134,8 @@ def run_forked(
     turned into an exception), the children are asked to stop with SIGINT, waited
     for, and the exception goes on. A cycle in ``requires`` is refused at once.
     """
+    from multiprocessing.connection import wait
+
     graph = _ready_order(jobs, requires)
     ready: list[str] = []
     running: dict[Connection, _Child] = {}
@@ -222,6 +226,8 @@ def _reap(child: _Child) -> None:
 
 def _interrupt(children: list[_Child], on_event: OnEvent) -> None:
     """Ask running children to stop, keep reading their events, then reap them."""
+    from multiprocessing.connection import wait
+
     for child in children:
         _signal(child.process.pid, signal.SIGINT)
     deadline = time.monotonic() + KILL_GRACE
