@@ -6,6 +6,11 @@ then the commands run ``repeat`` rounds round-robin (A B C, B C A, ... when
 is timed as whole-process wall time with :func:`time.perf_counter`, must exit
 with the expected status (and print the expected text, if given) within the
 timeout, or the benchmark stops with :class:`BenchmarkError`.
+
+Each run's CPU time (user + system of the whole process tree, workers included: the
+difference of ``getrusage(RUSAGE_CHILDREN)`` around it) is recorded beside its wall time;
+on a loaded or noisy machine it moves less than wall time. The table also gives the
+paired ratio: the median over rounds of (command / baseline) within the same round.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -65,10 +71,16 @@ class TimingConfig:
 class CommandResult:
     command: Command
     times: list[float] = field(default_factory=list)
+    #: CPU seconds (user + system, child processes included) of each timed run.
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu) if self.cpu else None
 
     @property
     def minimum(self) -> float:
@@ -96,12 +108,18 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 @dataclass(frozen=True)
 class Captured:
-    """What one run of a command did: exit status, output and wall time."""
+    """What one run of a command did: exit status, output, wall and CPU time."""
 
     returncode: int
     stdout: str
     stderr: str
     wall: float
+    cpu: float = 0.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def capture(command: Command, timeout: float) -> Captured:
@@ -110,6 +128,7 @@ def capture(command: Command, timeout: float) -> Captured:
     A timeout or an interruption (Ctrl-C) kills the whole process group, worker
     processes included; a timeout raises BenchmarkError.
     """
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(command.argv),
@@ -133,11 +152,17 @@ def capture(command: Command, timeout: float) -> Captured:
         _kill_group(proc)
         proc.wait()
         raise
-    return Captured(proc.returncode, stdout, stderr, time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    return Captured(proc.returncode, stdout, stderr, wall, _children_cpu() - cpu_before)
 
 
 def run_once(command: Command, timeout: float) -> float:
     """Run ``command`` once; return its wall time in seconds or raise BenchmarkError."""
+    return run_checked(command, timeout).wall
+
+
+def run_checked(command: Command, timeout: float) -> Captured:
+    """Run ``command`` once and check it; what it did, or raise BenchmarkError."""
     run = capture(command, timeout)
     stdout, stderr = run.stdout, run.stderr
     problems: list[str] = []
@@ -158,7 +183,7 @@ def run_once(command: Command, timeout: float) -> float:
             f"--- tail of its stdout ---\n{_tail(stdout, 10)}\n"
             f"--- tail of its stderr ---\n{_tail(stderr)}"
         )
-    return run.wall
+    return run
 
 
 def round_order(commands: Sequence[Command], round_index: int, rotate: bool) -> list[Command]:
@@ -185,9 +210,10 @@ def run_benchmark(
     for round_index in range(config.repeat):
         timings: list[str] = []
         for command in round_order(commands, round_index, config.rotate):
-            seconds = run_once(command, config.timeout)
-            results[command.name].times.append(seconds)
-            timings.append(f"{command.name} {seconds:.3f}s")
+            run = run_checked(command, config.timeout)
+            results[command.name].times.append(run.wall)
+            results[command.name].cpu.append(run.cpu)
+            timings.append(f"{command.name} {run.wall:.3f}s")
         report(f"round {round_index + 1}/{config.repeat}: {', '.join(timings)}")
     return [results[name] for name in names]
 
@@ -201,12 +227,33 @@ def ratios(results: Sequence[CommandResult], baseline: str) -> dict[str, float]:
     return {name: result.median / base for name, result in by_name.items()}
 
 
+def paired_ratio(result: CommandResult, base: CommandResult) -> float | None:
+    """Median over rounds of this command's time over the baseline's in the same round."""
+    if len(result.times) != len(base.times) or not base.times:
+        return None
+    pairs = zip(result.times, base.times, strict=True)
+    return statistics.median(mine / theirs for mine, theirs in pairs)
+
+
+def cpu_ratio(result: CommandResult, base: CommandResult) -> float | None:
+    """This command's median CPU time over the baseline's."""
+    mine, theirs = result.cpu_median, base.cpu_median
+    return None if mine is None or not theirs else mine / theirs
+
+
+def _figure(value: float | None, width: int, unit: str = "") -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width - len(unit)}.3f}{unit}"
+
+
 def format_table(results: Sequence[CommandResult], baseline: str) -> str:
-    """A plain-text table: name, runs, median, min, max (seconds), ratio to baseline."""
+    """A plain-text table per command: runs; wall median, min, max (seconds) and ratio to
+    the baseline's median; paired ratio; CPU median (seconds) and ratio."""
     ratio_of = ratios(results, baseline)
+    base = next(result for result in results if result.command.name == baseline)
     width = max(len("command"), *(len(result.command.name) for result in results))
     header = (
         f"{'command':<{width}}  {'runs':>4}  {'median':>8}  {'min':>8}  {'max':>8}  {'ratio':>6}"
+        f"  {'paired':>6}  {'cpu':>8}  {'cpu r.':>6}"
     )
     lines = [header, "-" * len(header)]
     for result in results:
@@ -214,7 +261,9 @@ def format_table(results: Sequence[CommandResult], baseline: str) -> str:
         mark = "  (baseline)" if name == baseline else ""
         lines.append(
             f"{name:<{width}}  {len(result.times):>4}  {result.median:>7.3f}s  "
-            f"{result.minimum:>7.3f}s  {result.maximum:>7.3f}s  {ratio_of[name]:>6.3f}{mark}"
+            f"{result.minimum:>7.3f}s  {result.maximum:>7.3f}s  {ratio_of[name]:>6.3f}  "
+            f"{_figure(paired_ratio(result, base), 6)}  {_figure(result.cpu_median, 8, 's')}  "
+            f"{_figure(cpu_ratio(result, base), 6)}{mark}"
         )
     return "\n".join(lines)
 
@@ -248,6 +297,7 @@ def results_as_data(
                 "cwd": str(result.command.cwd) if result.command.cwd else None,
                 "env": dict(result.command.env),
                 "times": result.times,
+                "cpu": result.cpu,
                 "median": result.median,
                 "min": result.minimum,
                 "max": result.maximum,
