@@ -156,6 +156,27 @@ def test_a_test_that_kills_its_worker_is_an_error_and_the_run_goes_on(
     assert run.outcomes.verdict == "FAILED (errors=1, skipped=9)"
 
 
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_passes_a_worker_held_back_are_reported_when_it_dies(
+    project: Path, start_method: str
+) -> None:
+    # 40 quick passes finish well within the time a worker holds passes back.
+    label = "work.tests.test_held"
+    run = run_tests(
+        project, label, "--parallel", "2", "--start-method", start_method, "-v", "2",
+        env=_env(POOL_HELD_CRASH="kill"),
+    )  # fmt: skip
+    assert run.returncode == 1, run.describe()
+    held = f"{label}.QuickThenCrashTests"
+    for number in range(40):
+        assert run.outcomes.status_of(f"test_{number:02d}_quick ({held}") == ["ok"], number
+    assert run.outcomes.status_of(f"test_zz_crash ({held}") == ["ERROR"]
+    assert run.outcomes.status_of(f"test_partner ({label}.PartnerTests") == ["ok"]
+    assert "Not run" not in run.stderr, run.describe()
+    assert run.outcomes.ran == 42
+    assert run.outcomes.verdict == "FAILED (errors=1)"
+
+
 def test_a_replacement_worker_uses_the_dead_workers_database_clone(
     project: Path, backend: str, db_suffix: str
 ) -> None:

@@ -75,6 +75,25 @@ def test_every_message_pickles_and_unpickles_equal(message: Any) -> None:
     assert type(copy) is type(message)
 
 
+def _shape(value: Any) -> Any:
+    """A value with its type at every level (NamedTuples equal plain tuples otherwise)."""
+    if isinstance(value, tuple):
+        return (type(value).__name__, [_shape(item) for item in value])
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def test_a_batch_of_every_test_event_travels_packed_and_arrives_as_it_was() -> None:
+    events = [event for event in EXAMPLES if type(event) in TEST_EVENTS]
+    batch = Batch(events)
+    wire = pickle.dumps(batch)
+    # Plain tuples on the wire: no event class is named in the pickle.
+    assert not any(kind.__name__.encode() in wire for kind in (*TEST_EVENTS, Extra, Holder))
+    copy = pickle.loads(wire)
+    assert _shape(copy) == _shape(batch)
+
+
 def test_the_parent_handles_every_kind_a_worker_sends() -> None:
     suite = unittest.TestSuite()
     suite.subsuites = []  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from django_testkit.parallel import results
 from django_testkit.parallel.protocol import (
     AddDuration,
     AddError,
@@ -203,6 +204,35 @@ def test_a_tests_events_travel_in_one_message_and_failures_at_once() -> None:
     names = [type(e) for m in messages for e in m.events if not isinstance(e, AddDuration)]
     assert names == [StartTest, AddSuccess, StopTest]
     assert len(messages) <= 2  # the test, then anything unittest adds after stopTest
+
+
+def _kinds(messages: list[Any]) -> list[type]:
+    return [type(e) for m in messages for e in m.events if not isinstance(e, AddDuration)]
+
+
+def test_passes_wait_and_go_out_with_the_next_message_that_says_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(results, "HOLD_PASSES", 3600.0)
+    messages: list[Any] = []
+    tests = _tests(Sample)
+    passing = [test for test in tests if test._testMethodName == "test_pass"]
+    failing = [test for test in tests if test._testMethodName == "test_chained"]
+    worker = EventResult(messages.append, passing + failing)
+    unittest.TestSuite(passing).run(worker)
+    assert messages == []
+    unittest.TestSuite(failing).run(worker)
+    # In order, and the failing test's stop goes out at once too.
+    assert _kinds(messages) == [StartTest, AddSuccess, StopTest, StartTest, AddError, StopTest]
+
+
+def test_passes_go_out_once_the_hold_time_has_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(results, "HOLD_PASSES", 0.0)
+    messages: list[Any] = []
+    passing = [test for test in _tests(Sample) if test._testMethodName == "test_pass"]
+    worker = EventResult(messages.append, passing)
+    unittest.TestSuite(passing).run(worker)
+    assert _kinds(messages) == [StartTest, AddSuccess, StopTest]
 
 
 def test_should_stop_follows_the_pools_request() -> None:

@@ -192,6 +192,9 @@ class PoolRun:
             self.handlers[type(message)](worker, message)
         if not worker.process.is_alive():
             worker.process.join()
+            # What it sent between the last read and its end comes before its death.
+            for message in worker.received():
+                self.handlers[type(message)](worker, message)
             self._died(worker)
 
     def _on_ready(self, worker: WorkerHandle, message: Ready) -> None:
@@ -293,6 +296,7 @@ class PoolRun:
                 )
             self.workers[worker.slot] = self._start(worker.slot, worker.start_failures + 1)
             return
+        self.outcomes.catch_up(worker)
         if worker.unit is not None and not (self.stopping == "now" or worker.stopped_by_us):
             self.outcomes.death(worker, *death_report(worker, code, self.context.timeout))
         elif worker.unit is not None:

@@ -70,7 +70,8 @@ class WorkerHandle(Assignment):
     process: Any
     conn: Connection
     stop_flag: Any
-    #: Shared with the worker: running test index + 1, and when its deadline started.
+    #: Shared with the worker: running test index + 1, when its deadline started, and
+    #: how many of the unit's tests have finished.
     state: Any = None
     dump_path: str = ""
     start_failures: int = 0
@@ -130,6 +131,11 @@ class WorkerHandle(Assignment):
         index = int(self.state[0]) - 1 if self.state is not None else -1
         return index if 0 <= index < self.size else None
 
+    def finished_tests(self) -> int:
+        """How many of the unit's tests the worker has finished, as it said in shared memory."""
+        done = int(self.state[2]) if self.state is not None else 0
+        return min(max(done, 0), self.size)
+
     def armed_at(self) -> float:
         return float(self.state[1]) if self.state is not None else self.unit_started
 
@@ -156,7 +162,7 @@ def start_worker(
     context: Any = multiprocessing.get_context(method)
     parent_end, child_end = context.Pipe()
     stop_flag = context.Value("b", 0, lock=False)
-    state = context.RawArray("d", 2)
+    state = context.RawArray("d", 3)
     # Forked children must not share the parent's database sockets.
     connections.close_all()
     dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""

@@ -8,7 +8,7 @@ from django_testkit import _compat
 from django_testkit.parallel.handles import WorkerHandle
 from django_testkit.parallel.ledger import Ledger
 from django_testkit.parallel.progress import Progress
-from django_testkit.parallel.protocol import StartTest, StopTest, TestEvent
+from django_testkit.parallel.protocol import AddSuccess, StartTest, StopTest, TestEvent
 from django_testkit.parallel.replay import replay
 
 
@@ -46,6 +46,20 @@ class Outcomes:
         pending, worker.pending = worker.pending, []
         for event in pending:
             replay(self.result, self.tests[worker.unit or 0], event)
+
+    def catch_up(self, worker: WorkerHandle) -> None:
+        """A worker that ended mid-unit: the tests it finished but had not reported passed.
+
+        A worker sends anything but a pass at once and holds passes back; tests run
+        in order, and shared memory says how many finished.
+        """
+        if worker.unit is None or worker.pending:
+            # A test the parent holds part of is the last one the worker reported.
+            return
+        for index in range(worker.finished_tests()):
+            if index not in worker.started:
+                for event in (StartTest(index), AddSuccess(index), StopTest(index, None)):
+                    self.event(worker, event)
 
     def not_run(self, worker: WorkerHandle, reason: str, include_current: bool = False) -> None:
         """The worker's tests that had not started are listed as not run, with ``reason``."""

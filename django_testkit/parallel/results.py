@@ -5,12 +5,22 @@ unittest makes on a result into one of the test events of
 :mod:`django_testkit.parallel.protocol` and sends it. The parent feeds each
 event to its own result (see :mod:`django_testkit.parallel.replay`), so the
 run's output, counts and ``suite_result`` are those of a serial run.
+
+Events go out as soon as they say anything but "passed": a failure, an error, a
+skip, a subtest, captured output, a class-level fixture's event. Tests that simply
+passed are held back and go out together, at most :data:`HOLD_PASSES` seconds
+after the last message and at the end of the unit: one message per test would cost
+the parent and the worker more than a short test does. What a worker that dies holds
+back is not lost: it marks in shared memory how far its unit got (see
+:mod:`django_testkit.parallel.worker`), and every test it finished without saying
+anything else passed.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+import time
 import unittest
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -64,7 +74,10 @@ def _picklable(value: object) -> object:
 
 
 #: Events sent at once, with whatever was queued before them.
-_FLUSH_AT = (StopTest, AddError, AddFailure)
+#: What a plain pass consists of; any other event goes out at once.
+_PLAIN = (StartTest, AddSuccess, AddDuration, StopTest)
+#: Longest time passes are held back while tests keep passing (seconds).
+HOLD_PASSES = 0.05
 
 
 class _RecordKeeper(logging.Handler):
@@ -108,6 +121,8 @@ class EventResult(unittest.TestResult):
         self.buffer = buffer
         self._send_now = send
         self._batch: list[TestEvent] = []
+        self._sent_at = time.monotonic()
+        self._passing = True
         self._index = {id(test): index for index, test in enumerate(tests)}
         self._sent_out = (0, 0)
         self._sql: list[dict[str, Any]] = []
@@ -124,19 +139,24 @@ class EventResult(unittest.TestResult):
         self._stopped = value
 
     def _send(self, event: TestEvent) -> None:
-        """Queue an event; a test's events go in one message when it stops.
-
-        Failures and class-level events go at once, so that a worker that dies
-        later cannot take them with it.
-        """
+        """Queue an event: anything but a plain pass goes out at once, with what waits."""
         self._batch.append(event)
-        failed = isinstance(event, _FLUSH_AT) or (
-            isinstance(event, AddSubTest) and event.error is not None
-        )
-        if failed or isinstance(event.ref, Holder):
+        plain = isinstance(event, _PLAIN) and not isinstance(event.ref, Holder)
+        if plain and isinstance(event, StopTest) and event.extra is not None:
+            plain = not any(event.extra)
+        if isinstance(event, StartTest):
+            self._passing = True
+        if not plain:
+            self._passing = False
+            self.flush()
+        elif isinstance(event, StopTest) and (
+            not self._passing or time.monotonic() - self._sent_at >= HOLD_PASSES
+        ):
+            # The stop of a test that said more goes out too: only passes wait.
             self.flush()
 
     def flush(self) -> None:
+        self._sent_at = time.monotonic()
         if self._batch:
             batch, self._batch = self._batch, []
             self._send_now(Batch(batch))

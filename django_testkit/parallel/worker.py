@@ -86,9 +86,11 @@ class _Watchdog:
 class _WatchedResult(EventResult):
     """Arms the deadline per test and shows the parent, in shared memory, what runs now.
 
-    ``state[0]`` is the running test's index + 1 (0: between tests) and
+    ``state[0]`` is the running test's index + 1 (0: between tests),
     ``state[1]`` when the current deadline started (``time.monotonic()``, which
-    every process on the machine shares); a dead worker cannot tell, so this does.
+    every process on the machine shares) and ``state[2]`` how many of the unit's
+    tests have finished (they run in order): a dead worker cannot tell, so this does.
+    Whatever of those the parent has not heard of passed: passes alone are held back.
     """
 
     watchdog: _Watchdog
@@ -106,10 +108,21 @@ class _WatchedResult(EventResult):
 
     def stopTest(self, test: Any) -> None:
         super().stopTest(test)
+        self._finished(test)
         # Class teardown and the next class's setup get a deadline too.
         self.watchdog.arm()
         self.state[0] = 0.0
         self.state[1] = time.monotonic()
+
+    def addSkip(self, test: Any, reason: str) -> None:
+        super().addSkip(test, reason)
+        # Python 3.12+ skips a decorated test without starting (or stopping) it.
+        self._finished(test)
+
+    def _finished(self, test: Any) -> None:
+        ref = self._ref(test)
+        if isinstance(ref, int) and ref + 1 > self.state[2]:
+            self.state[2] = float(ref + 1)
 
 
 class _ReleasingSuite(unittest.TestSuite):
@@ -212,6 +225,8 @@ def main(
         conn.send(batch)
 
     conn.send(Ready(os.getpid()))
+    # What runs between units; a unit's leftovers are what runs after it beyond this.
+    baseline = leftovers.snapshot()
     while True:
         try:
             message: ToWorker = conn.recv()
@@ -237,7 +252,7 @@ def main(
         started = time.perf_counter()
         watchdog.arm()
         state[1] = time.monotonic()
-        before = leftovers.snapshot()
+        state[2] = 0.0
         interrupted = False
         try:
             _ReleasingSuite(tests).run(result)
@@ -251,7 +266,11 @@ def main(
         finally:
             watchdog.disarm()
         result.flush()
-        _report_leftovers(conn, index, leftovers.since(before))
+        left = leftovers.since(baseline)
+        if left:
+            _report_leftovers(conn, index, left)
+            # Its children are killed; its threads, abandoned, are not reported again.
+            baseline = leftovers.snapshot()
         if interrupted:
             conn.send(Interrupted(index))
             break
@@ -280,8 +299,6 @@ def _finish(cov: Any) -> None:
 
 def _report_leftovers(conn: Connection, index: int, left: leftovers.Leftovers) -> None:
     """Tell the parent what the unit left running, then kill the child processes."""
-    if not left:
-        return
     what = left.describe()
     fate = []
     if left.children:
