@@ -30,7 +30,9 @@ from timing import (
     add_timing_arguments,
     capture,
     config_from_args,
+    cpu_ratio,
     format_table,
+    paired_ratio,
     results_as_data,
     run_benchmark,
     scrub_environment,
@@ -205,9 +207,15 @@ def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[
     )
     print()
     print(format_table(results, "django-serial"))
-    medians = {result.command.name: result.median for result in results}
-    suite_ratios = {label: medians[a] / medians[b] for a, b, label in RATIOS}
-    print("  " + "; ".join(f"{label} {value:.3f}" for label, value in suite_ratios.items()))
+    by_name = {result.command.name: result for result in results}
+    suite_ratios = {label: by_name[a].median / by_name[b].median for a, b, label in RATIOS}
+    for a, b, label in RATIOS:
+        paired, cpu = paired_ratio(by_name[a], by_name[b]), cpu_ratio(by_name[a], by_name[b])
+        print(
+            f"  {label}: {suite_ratios[label]:.3f} (paired per round "
+            f"{paired if paired is None else f'{paired:.3f}'}; CPU "
+            f"{cpu if cpu is None else f'{cpu:.3f}'})"
+        )
     data = results_as_data(results, "django-serial", config)
     data.update(
         suite=recipe.name, package=recipe.pin, shape=shape, exit_status=status,
