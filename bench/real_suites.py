@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from realsuite_accounting import account, top_cumulative
+from realsuite_accounting import account, profile_total, top_own
 from realsuite_outcomes import compare, parse_outcomes, ran_count, summary
 from realsuite_recipes import RECIPES, Prepared, prepare
 from timing import (
@@ -237,16 +238,21 @@ def accounting(
     for line in result.lines():
         print(f"  {line}")
     data["accounting"] = result.as_data()
-    if args.verbosity >= 3:
-        profile = cache / "profiles" / f"{suite.recipe.name}.prof"
-        profile.parent.mkdir(parents=True, exist_ok=True)
-        profiled = [argv[0], "-m", "cProfile", "-o", str(profile), *argv[1:]]
-        subprocess.run(profiled, cwd=suite.project, env={**os.environ,
-                       **suite.env(REPO_ROOT)}, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=args.timeout, check=False)  # fmt: skip
-        print(f"\n  cProfile of the parent process ({profile}), top 25 cumulative:")
-        print(top_cumulative(profile, 25))
-        data["profile"] = str(profile)
+    profiles = cache / "profiles" / suite.recipe.name
+    shutil.rmtree(profiles, ignore_errors=True)
+    profiled = [argv[0], str(REPO_ROOT / "bench" / "profile_run.py"), str(profiles), *argv[1:]]
+    subprocess.run(profiled, cwd=suite.project, env={**os.environ,
+                   **suite.env(REPO_ROOT)}, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=args.timeout, check=False)  # fmt: skip
+    count = 25 if args.verbosity >= 3 else 12
+    parent = profiles / "parent.prof"
+    workers = sorted(profiles.glob("worker-*.prof"), key=profile_total, reverse=True)
+    shown = [("the parent", parent), *(("the busiest worker", path) for path in workers[:1])]
+    for title, path in shown:
+        if path.exists():
+            print(f"\n  cProfile of {title} ({path}), top {count} by own time:")
+            print(top_own(path, count))
+    data["profiles"] = [str(path) for path in (parent, *workers)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -159,8 +159,14 @@ def account(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: flo
     )
 
 
-def top_cumulative(profile: Path, count: int = 25) -> str:
-    """The ``count`` entries with the largest cumulative time in a cProfile output file."""
+def top_own(profile: Path, count: int = 12) -> str:
+    """The ``count`` entries with the largest own (not cumulative) time in a cProfile file."""
     out = StringIO()
-    pstats.Stats(str(profile), stream=out).sort_stats("cumulative").print_stats(count)
+    stats = pstats.Stats(str(profile), stream=out)
+    stats.strip_dirs().sort_stats("tottime").print_stats(count)
     return out.getvalue()
+
+
+def profile_total(profile: Path) -> float:
+    """The seconds a cProfile output file accounts for."""
+    return float(pstats.Stats(str(profile)).total_tt)  # type: ignore[attr-defined]
