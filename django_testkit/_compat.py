@@ -228,3 +228,23 @@ def parser_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     # already added, and adding it again conflicts.
     actions: list[argparse.Action] = parser._actions
     return actions
+
+
+def exact_spelling_only(parser: argparse.ArgumentParser, actions: list[argparse.Action]) -> None:
+    """Make ``parser`` accept ``actions`` only when spelled out (``--opt`` or ``--opt=v``).
+
+    Abbreviations of every other option keep working, so no abbreviation that the
+    parser accepted before (or rejected: ``--durations`` where an option of ours begins
+    with it) changes meaning.
+    """
+    # ArgumentParser._get_option_tuples: the candidates for an abbreviation, as tuples
+    # whose first item is the action (3- or 4-tuples, by Python version). Exact
+    # spellings are resolved before it is called. allow_abbrev=False would also stop
+    # the parser's other options' abbreviations.
+    candidates = parser._get_option_tuples
+    ours = {id(action) for action in actions}
+
+    def without_ours(option_string: str) -> list[tuple[Any, ...]]:
+        return [found for found in candidates(option_string) if id(found[0]) not in ours]
+
+    parser._get_option_tuples = without_ours  # type: ignore[method-assign]

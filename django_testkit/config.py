@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from django_testkit import _compat
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.options import Declaration, Source, TestkitConfig
 
@@ -73,15 +74,23 @@ BY_NAME = {item.name: item for item in OPTIONS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add every option that has a flag to ``parser``, each under its group's title."""
+    """Add every option that has a flag to ``parser``, each under its group's title.
+
+    They are accepted only when spelled out: an abbreviation means what it meant to
+    Django's parser (an error, or one of Django's options).
+    """
     groups: dict[str, Any] = {}
+    added = []
     for item in OPTIONS:
         if item.flag is not None:
             if item.flag.group not in groups:
                 groups[item.flag.group] = parser.add_argument_group(item.flag.group)
-            groups[item.flag.group].add_argument(
-                item.option_string, **item.flag.argparse_details()
+            added.append(
+                groups[item.flag.group].add_argument(
+                    item.option_string, **item.flag.argparse_details()
+                )
             )
+    _compat.exact_spelling_only(parser, added)
 
 
 def command_line(kwargs: dict[str, Any]) -> dict[str, object]:

@@ -74,8 +74,12 @@ class Flag:
         details: dict[str, Any] = {"help": self.help}
         if self.action == "store_true":
             details["default"] = None
-        named = ("action", "metavar", "choices", "nargs", "const")
+        named = ("action", "metavar", "nargs", "const")
         details.update({name: getattr(self, name) for name in named if getattr(self, name)})
+        if self.choices and not self.metavar:
+            # Shown as argparse shows choices; checked by the option's parser, so that a
+            # bad value is one line and exit status 1, not a usage error (status 2).
+            details["metavar"] = "{" + ",".join(self.choices) + "}"
         return details
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import coverage
 import django
+import pytest
 from django.db.backends.base.creation import BaseDatabaseCreation
 from django.test import TransactionTestCase
 from django.test.runner import DiscoverRunner
@@ -386,3 +387,14 @@ def test_an_added_option_can_be_found_and_changed() -> None:
     assert parser.parse_args(["--parallel", "3"]).parallel == 3, broke(
         "argparse.ArgumentParser._actions", PYTHON, "parser_actions()"
     )
+
+
+def test_options_can_be_made_to_accept_only_their_full_spelling() -> None:
+    parser = argparse.ArgumentParser(prog="probe", exit_on_error=False)
+    parser.add_argument("--timing", action="store_true")
+    ours = [parser.add_argument("--timeout"), parser.add_argument("--schedule")]
+    _compat.exact_spelling_only(parser, ours)
+    assert parser.parse_args(["--tim"]).timing is True
+    assert parser.parse_args(["--timeout=3", "--schedule", "x"]).timeout == "3"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--sched=x"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
+from django.test.runner import get_max_test_processes
 
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.runner import resolve_parallel
@@ -18,6 +19,17 @@ def test_explicit_counts_are_kept(value: object, expected: int) -> None:
 def test_auto_uses_django_test_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJANGO_TEST_PROCESSES", "5")
     assert resolve_parallel("auto") == 5
+
+
+def test_an_invalid_django_test_processes_is_a_value_error_as_in_django(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DJANGO_TEST_PROCESSES", "invalid")
+    with pytest.raises(ValueError, match="invalid literal"):  # Django's own
+        get_max_test_processes()
+    with pytest.raises(ValueError, match="DJANGO_TEST_PROCESSES = 'invalid'") as caught:
+        resolve_parallel("auto")
+    assert isinstance(caught.value, ConfigurationError)
 
 
 def test_auto_falls_back_to_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,22 +16,30 @@ from django_testkit import _compat
 from django_testkit.exceptions import ConfigurationError
 
 
+class WorkerCountError(ConfigurationError, ValueError):
+    """``DJANGO_TEST_PROCESSES`` is not a count: a ``ValueError``, as Django raises there."""
+
+
 def max_workers() -> int:
     """``--parallel auto``: ``DJANGO_TEST_PROCESSES``, else the CPU count, for any start method."""
     raw = os.environ.get("DJANGO_TEST_PROCESSES")
     if raw is None:
         return multiprocessing.cpu_count()
     if not raw.strip().isdigit():
-        raise ConfigurationError(
+        raise WorkerCountError(
             f"DJANGO_TEST_PROCESSES = {raw!r} is not a worker count; set it to a whole "
             "number such as 4, or unset it to use one worker per CPU."
         )
     return int(raw)
 
 
-def _parallel_type(value: str) -> int:
+def _parallel_type(value: str) -> int | str:
     if value == "auto":
-        return max_workers()
+        try:
+            return max_workers()
+        except WorkerCountError:
+            # Left to Django's test command, which raises its own ValueError for it.
+            return value
     try:
         return int(value)
     except ValueError:
