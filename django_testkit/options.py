@@ -110,6 +110,16 @@ def option(
     return field(default=default, metadata=metadata)
 
 
+#: Options that ask for coverage when given for one run (command line, environment).
+ASKS_FOR_COVERAGE = (
+    "cov_fail_under",
+    "cov_fail_under_paths",
+    "diff_fail_under",
+    "cov_baseline",
+    "cov_update_baseline",
+    "cov_report",
+)
+
 _DATABASES = "django-testkit: test databases"
 _PARALLEL = "django-testkit: parallel workers"
 _COVERAGE = "django-testkit: coverage"
@@ -281,7 +291,20 @@ class TestkitConfig:
 
     @property
     def coverage_on(self) -> bool:
-        return (self.cov is not None or self.cov_templates) and not self.no_cov
+        asked = self.cov is not None or self.cov_templates or self.coverage_implied_by
+        return bool(asked) and not self.no_cov
+
+    @property
+    def coverage_implied_by(self) -> str | None:
+        """The option that turns coverage on without ``--cov``: a threshold or a report
+        asked for on the command line or in the environment (in settings they only apply
+        when coverage is on)."""
+        if self.cov is not None or self.cov_templates:
+            return None
+        for name in ASKS_FOR_COVERAGE:
+            if self.origin(name) in (Source.COMMAND_LINE, Source.ENVIRONMENT):
+                return name
+        return None
 
     def origin(self, name: str) -> Source:
         """Where option ``name`` got its value: default, settings, environment or command line."""

@@ -82,6 +82,33 @@ def test_no_cov_turns_everything_off() -> None:
     assert load_config({"COV_TEMPLATES": True}).coverage_on
 
 
+@pytest.mark.parametrize(
+    ("environ", "cli", "implied"),
+    [
+        ({}, {"cov_fail_under": "99"}, "cov_fail_under"),
+        ({}, {"diff_fail_under": "80"}, "diff_fail_under"),
+        ({}, {"cov_report": ["xml"]}, "cov_report"),
+        ({}, {"cov_baseline": "baseline.json"}, "cov_baseline"),
+        ({"TESTKIT_COV_FAIL_UNDER": "90"}, {}, "cov_fail_under"),
+    ],
+)
+def test_a_threshold_or_report_asked_for_one_run_turns_coverage_on(
+    environ: dict[str, str], cli: dict[str, object], implied: str
+) -> None:
+    config = load_config({}, environ, cli)
+    assert config.coverage_on
+    assert config.coverage_implied_by == implied
+    assert not load_config({}, environ, {**cli, "no_cov": True}).coverage_on
+    # With --cov nothing is implied.
+    assert load_config({}, environ, {**cli, "cov": ()}).coverage_implied_by is None
+
+
+def test_thresholds_in_settings_apply_only_when_coverage_is_on() -> None:
+    config = load_config({"COV_FAIL_UNDER": 90, "COV_REPORT": ["xml"]}, {}, {})
+    assert not config.coverage_on
+    assert config.coverage_implied_by is None
+
+
 def test_threshold_settings_and_the_command_line() -> None:
     config = load_config(
         {"COV_FAIL_UNDER": 80, "COV_FAIL_UNDER_PATHS": {"shop/payments/*": 100}},

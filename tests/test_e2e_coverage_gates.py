@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -237,6 +238,16 @@ def test_no_cov_wins_over_the_setting(project: Path) -> None:
     assert run.returncode == 0, run.describe()
     assert "TOTAL" not in run.stdout
     assert not (project / ".coverage").exists()
+
+
+def test_a_threshold_without_cov_turns_coverage_on_and_says_so(project: Path) -> None:
+    run = run_tests(project, "--cov-fail-under", "100", "-v", "2")
+    assert run.returncode == 2, run.describe()
+    assert "Coverage: on, because --cov-fail-under asks for it (without --cov)." in run.stdout
+    assert re.search(r"^Coverage failure: total: \d+% is less than 100%$", run.stderr, re.M)
+    assert (project / ".coverage").exists()
+    quiet = run_tests(project, "--cov-fail-under", "100", "--no-cov")
+    assert quiet.returncode == 0, quiet.describe()
 
 
 def test_setting_turns_coverage_on(project: Path) -> None:

@@ -137,6 +137,12 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
                 sessions.relaunch(spec, target)
             session = sessions.start_here(spec)
     if verbosity >= 2:
+        implied = config.coverage_implied_by
+        if implied is not None:
+            from django_testkit.config import BY_NAME
+
+            where = BY_NAME[implied].where(config.origin(implied))
+            print(f"Coverage: on, because {where} asks for it (without --cov).")
         print(session.spec.described)
     if session.note:
         print(session.note, file=sys.stderr)
