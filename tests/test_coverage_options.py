@@ -8,7 +8,7 @@ import pytest
 from coverage.files import GlobMatcher
 
 from django_testkit.config import load_config
-from django_testkit.cov.measure import build_spec, choose_core, default_omit
+from django_testkit.cov.measure import build_spec, choose_core, default_omit, settings_omit
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.specs import ReportSpec, parse_report, parse_reports
 
@@ -155,15 +155,38 @@ def test_default_omit_is_anchored_in_the_project(tmp_path: Path) -> None:
         "shop/tests.py",
         "shop/test_views.py",
         "site/settings.py",
-        "site/settings/base.py",
         "site/wsgi.py",
         "site/asgi.py",
         "venv/lib/python3.12/site-packages/x.py",
         "tools/bin/tool.py",
     ]
-    kept = ["shop/models.py", "shop/views/orders.py", "site/urls.py", "shop/testing.py"]
+    kept = [
+        "shop/models.py",
+        "shop/views/orders.py",
+        "site/urls.py",
+        "shop/testing.py",
+        # A settings.py that is not the project's settings is code like any other.
+        "shop/conf/settings.py",
+        "other/settings/base.py",
+    ]
     assert [path for path in omitted if not matcher.match(str(project / path))] == []
     assert [path for path in kept if matcher.match(str(project / path))] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "file", "omitted"),
+    [
+        ("mysite.settings", "mysite/settings.py", "mysite/settings.py"),
+        ("config.settings", "config/settings/__init__.py", "config/settings/**"),
+        ("config.settings.local", "config/settings/local.py", "config/settings/**"),
+        ("tests_settings", "tests_settings.py", "tests_settings.py"),
+        ("mysite.conf.test", "mysite/conf/test.py", "mysite/conf/test.py"),
+    ],
+)
+def test_settings_omit_is_the_settings_module_or_its_package_of_settings(
+    tmp_path: Path, module: str, file: str, omitted: str
+) -> None:
+    assert settings_omit(module, str(tmp_path / file)) == str(tmp_path / omitted)
 
 
 @pytest.mark.parametrize(

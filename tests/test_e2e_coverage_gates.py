@@ -250,6 +250,34 @@ def test_a_threshold_without_cov_turns_coverage_on_and_says_so(project: Path) ->
     assert quiet.returncode == 0, quiet.describe()
 
 
+def test_only_the_projects_settings_are_left_out_not_every_settings_py(project: Path) -> None:
+    conf = project / "shop" / "conf"
+    conf.mkdir()
+    (conf / "__init__.py").write_text("", encoding="utf-8")
+    (conf / "settings.py").write_text(
+        "def page_size(requested):\n"
+        "    if requested > 100:\n"
+        "        return 100\n"
+        "    return requested\n",
+        encoding="utf-8",
+    )
+    (project / "shop" / "tests" / "test_conf.py").write_text(
+        "from django.test import SimpleTestCase\n\n"
+        "from shop.conf.settings import page_size\n\n\n"
+        "class PageSizeTests(SimpleTestCase):\n"
+        "    def test_small(self):\n"
+        "        self.assertEqual(page_size(5), 5)\n",
+        encoding="utf-8",
+    )
+    label = "shop.tests.test_conf"
+    run = run_tests(project, label, "--cov", "--cov-report", "json:cov.json")
+    assert run.returncode == 0, run.describe()
+    measured = json_report(project)["files"]
+    library = measured["shop/conf/settings.py"]["summary"]
+    assert (library["num_statements"], library["missing_lines"]) == (4, 1)
+    assert not [name for name in measured if name.startswith("covproj/settings")]
+
+
 def test_setting_turns_coverage_on(project: Path) -> None:
     run = run_tests(project, env=settings_env(COV=True, COV_REPORT=["term-missing"]))
     assert run.returncode == 0, run.describe()

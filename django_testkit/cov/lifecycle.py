@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit import files
@@ -56,11 +55,14 @@ class NullCoverage:
 
 
 def _settings_file() -> str | None:
-    module = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
-    path = getattr(module, "__file__", None)
+    """The omit pattern for the settings module ``DJANGO_SETTINGS_MODULE`` names."""
+    name = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    path = getattr(sys.modules.get(name), "__file__", None)
     if not path:
         return None
-    return f"{Path(path).resolve().parent}/**" if path.endswith("__init__.py") else path
+    from django_testkit.cov.measure import settings_omit
+
+    return settings_omit(name, path)
 
 
 class Coverage:

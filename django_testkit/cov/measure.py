@@ -59,6 +59,20 @@ class CoverageSpec:
         return cls(**json.loads(text))
 
 
+def settings_omit(module: str, path: str) -> str:
+    """What to leave out for the settings module ``module`` (its file is ``path``).
+
+    The module itself; a package of settings whole (``config.settings`` as a package,
+    or ``config.settings.local`` beside ``base`` and ``production``). Any other file
+    named ``settings.py`` is code like any other (a library's ``conf/settings.py``).
+    """
+    folder = Path(path).resolve().parent
+    parts = module.split(".")
+    if path.endswith("__init__.py") or (len(parts) > 1 and parts[-2] == "settings"):
+        return f"{folder}/**"
+    return str(Path(path).resolve())
+
+
 def default_omit(project: Path, settings_file: str | None) -> list[str]:
     """What a Django project does not want measured: its tests, migrations, settings..."""
     # Anchored in the project: a project that itself lives under a "tests" directory
@@ -71,8 +85,6 @@ def default_omit(project: Path, settings_file: str | None) -> list[str]:
             "tests/**",
             "tests.py",
             "test_*.py",
-            "settings.py",
-            "settings/**",
             "wsgi.py",
             "asgi.py",
             "site-packages/**",
