@@ -138,13 +138,23 @@ def test_manage_py_test_rejects_durations_where_django_does(example_project: Pat
             "method; use one of 'fork', 'spawn', 'forkserver'.",
         ),
         (
+            ["--timeout", "abc"],
+            "ConfigurationError: --timeout = 'abc' is not a number of seconds; use a positive "
+            "number such as 60, or 0 for no limit.",
+        ),
+        (
+            ["--cov-fail-under", "x"],
+            "ConfigurationError: --cov-fail-under = 'x' is not a percentage; use a number from "
+            "0 to 100, such as 90 or 87.5.",
+        ),
+        (
             ["--schedule=longest"],
             "ConfigurationError: --schedule = 'longest' is not a schedule; use one of "
             "'duration', 'discovery'.",
         ),
     ],
 )
-def test_a_bad_value_of_our_choices_is_one_line_and_status_1(
+def test_a_bad_value_of_our_options_is_one_line_and_status_1(
     example_project: Path, args: list[str], line: str
 ) -> None:
     run = run_tests(example_project, "catalog.tests.test_utils", *args)
