@@ -6,6 +6,11 @@ progress, SIGTERM instead raises :class:`Terminated` in the main process, so
 teardown runs on the way out, and the process then exits with status 143.
 Child processes that inherited the handler (forked workers) die from SIGTERM
 as usual.
+
+A run of ``manage.py test`` that Ctrl-C stopped ends the same way: the results of
+the finished tests, teardown, and exit status 130, without the traceback of where
+the main process happened to be. A ``KeyboardInterrupt`` that code raised (a test,
+say) still propagates as it does under Django's runner.
 """
 
 from __future__ import annotations
@@ -34,14 +39,34 @@ class Terminated(KeyboardInterrupt):
     """
 
 
+#: Whether Ctrl-C (or SIGTERM) reached this run: set by the handlers of this module.
+_signalled = [False]
+
+
+def _note_signal() -> None:
+    _signalled[0] = True
+
+
+def _from_command_line() -> bool:
+    """Whether this process is ``manage.py test`` (or ``django-admin test``) itself."""
+    return len(sys.argv) > 1 and sys.argv[1] == "test"
+
+
 @contextmanager
 def sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` in this process while the block runs."""
+    """Turn SIGTERM into :class:`Terminated` in this process while the block runs, and
+    end a command-line run that Ctrl-C stopped with status 130 instead of a traceback."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     owner = os.getpid()
     received: list[int] = []
+    _signalled[0] = False
+
+    def on_int(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == owner:
+            _note_signal()
+        signal.default_int_handler(signum, frame)
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if os.getpid() != owner:
@@ -56,12 +81,21 @@ def sigterm_raises() -> Iterator[None]:
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_int)
     try:
         yield
     except Terminated:
         raise SystemExit(TERMINATED_EXIT_STATUS) from None
+    except KeyboardInterrupt:
+        if _signalled[0] and _from_command_line():
+            raise SystemExit(INTERRUPTED_EXIT_STATUS) from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextmanager
@@ -78,10 +112,12 @@ def signals_call(on_signal: Callable[[bool], None]) -> Iterator[None]:
 
     def on_int(signum: int, frame: FrameType | None) -> None:
         if os.getpid() == owner:
+            _note_signal()
             on_signal(False)
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         if os.getpid() == owner:
+            _note_signal()
             on_signal(True)
 
     previous = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
