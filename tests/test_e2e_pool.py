@@ -206,11 +206,26 @@ def test_a_hanging_test_is_stopped_by_the_timeout_with_its_stack(
         r"Where it was:\nTimeout \(0:00:02\)!",
         run.stderr,
     ), run.describe()
-    assert "line 33 in wait_forever" in run.stderr
+    # The test's thread from the test's frames down; the runner's frames and thread hidden.
+    where = run.stderr.split("Where it was:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(", ", 1)[-1] for line in where[2:4]] == [
+        "line 33 in wait_forever",
+        "line 29 in test_b_trouble",
+    ], run.describe()
+    assert re.fullmatch(
+        r"\(\d+ frames of the test runner and 1 thread of its own not shown; -v 3 shows them\)",
+        where[4],
+    ), run.describe()
+    assert "multiprocessing" not in run.stderr
     assert re.search(
         r"Not run: 2 test\(s\), because worker \d \(pid \d+\) was stopped", run.stderr
     )
     assert run.outcomes.ran == COUNTED - 2
+    # -v 3: every frame of every thread.
+    labels = (TROUBLE, "work.tests.test_plain")  # two classes: workers, not one process
+    loud = run_tests(project, *args, "-v", "3", *labels, env=_env(POOL_HANG="1"))
+    assert "in _exit_with_parent" in loud.stderr, loud.describe()
+    assert "multiprocessing" in loud.stderr
 
 
 def test_a_hanging_class_setup_is_stopped_by_the_timeout_too(project: Path) -> None:

@@ -298,7 +298,8 @@ class PoolRun:
             return
         self.outcomes.catch_up(worker)
         if worker.unit is not None and not (self.stopping == "now" or worker.stopped_by_us):
-            self.outcomes.death(worker, *death_report(worker, code, self.context.timeout))
+            report = death_report(worker, code, self.context.timeout, self.context.verbosity)
+            self.outcomes.death(worker, *report)
         elif worker.unit is not None:
             # Stopped on purpose mid-test: that test counts as not run.
             worker.pending = []

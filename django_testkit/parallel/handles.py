@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connections
 
 from django_testkit import leftovers
+from django_testkit.parallel import stacks
 from django_testkit.parallel import worker as worker_module
 from django_testkit.parallel.ledger import Assignment
 from django_testkit.parallel.protocol import FromWorker, RunUnit, Stop
@@ -45,9 +46,13 @@ def describe_exit(code: int | None) -> str:
     return f"exited with status {code}"
 
 
-def death_report(worker: WorkerHandle, code: int | None, timeout: float) -> tuple[Exception, str]:
+def death_report(
+    worker: WorkerHandle, code: int | None, timeout: float, verbosity: int = 1
+) -> tuple[Exception, str]:
     """The error to report on the test a dead worker was running, and why the rest did not run."""
     stack = worker.read_stack()
+    if stack is not None:
+        stack = stacks.trim(stack, stacks.this_interpreter(), everything=verbosity >= 3)
     where = f"worker {worker.slot} (pid {worker.process.pid})"
     if stack is not None or worker.timed_out:
         error: Exception = TestTimedOut(
