@@ -390,7 +390,7 @@ def test_an_added_option_can_be_found_and_changed() -> None:
 
 
 def test_options_can_be_made_to_accept_only_their_full_spelling() -> None:
-    parser = argparse.ArgumentParser(prog="probe", exit_on_error=False)
+    parser = argparse.ArgumentParser(prog="probe")
     parser.add_argument("--timing", action="store_true")
     ours = [parser.add_argument("--timeout"), parser.add_argument("--schedule")]
     _compat.exact_spelling_only(parser, ours)

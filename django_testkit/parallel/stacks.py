@@ -48,13 +48,14 @@ def this_interpreter() -> Frames:
     import django.core.management
     import django.test
 
-    import django_testkit
-
     def folder(module: object) -> str:
         return os.path.dirname(os.path.abspath(str(getattr(module, "__file__", "")))) + os.sep
 
+    # This package's folder: the parent of parallel/ (importing the package itself
+    # would reach the runner, which subpackages never import).
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     machinery = (
-        folder(django_testkit),
+        ours,
         folder(unittest),
         folder(multiprocessing),
         folder(django.test),
