@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
 import unittest
 from argparse import ArgumentParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections
@@ -40,6 +42,9 @@ from django_testkit.parallel.arguments import (
     runner_kwargs_for_workers,
 )
 from django_testkit.parallel.suite import PoolSuite
+
+if TYPE_CHECKING:
+    from django_testkit.parallel.deadline import Deadline
 
 
 def resolve_parallel(value: object) -> int:
@@ -93,6 +98,8 @@ class TestkitRunner(DiscoverRunner):
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
         self.whole_suite = False
+        #: The per-test deadline of an in-process run under ``--timeout``.
+        self.deadline: Deadline | None = None
 
     @classmethod
     def add_arguments(cls, parser: ArgumentParser) -> None:
@@ -185,6 +192,10 @@ class TestkitRunner(DiscoverRunner):
             wrapped = self.coverage.result_class(base)
             if self.mirror_sharing.mirrors:
                 wrapped = with_mirror_sharing(wrapped, self.mirror_sharing)
+            if self.deadline is not None:
+                from django_testkit.parallel.deadline import with_deadline
+
+                wrapped = with_deadline(wrapped, self.deadline)
             if wrapped is not base:
                 kwargs["resultclass"] = wrapped
         return kwargs
@@ -194,7 +205,7 @@ class TestkitRunner(DiscoverRunner):
             from django_testkit.parallel.context import pool_context
 
             suite.prepare(pool_context(self))
-        with results_survive_interrupts(self):
+        with results_survive_interrupts(self), self.in_process_deadline(suite):
             result = super().run_suite(suite, **kwargs)
         if isinstance(self.databases, TestDatabases):
             # Kept databases are clean only if every test ended (a TransactionTestCase
@@ -204,6 +215,42 @@ class TestkitRunner(DiscoverRunner):
             )
             self.databases.tests_ended = not lost
         return result
+
+    def in_process_deadline(self, suite: Any) -> contextlib.AbstractContextManager[Any]:
+        """``--timeout`` for tests this process runs itself (workers have their own)."""
+        if not self.config.timeout or isinstance(suite, PoolSuite):
+            return contextlib.nullcontext()
+        if getattr(self, "pdb", False):
+            print("--timeout is not applied under --pdb.", file=sys.stderr)
+            return contextlib.nullcontext()
+        from django_testkit.parallel.deadline import Deadline
+
+        self.deadline = Deadline(self.config.timeout, self.end_stuck_run, verbosity=self.verbosity)
+        return self.deadline
+
+    def end_stuck_run(self, report: str) -> None:
+        """End a run whose test ``--timeout`` could not stop (called by its watchdog)."""
+        from django_testkit.parallel import deadline
+
+        assert self.deadline is not None
+        deadline.results_so_far(self.deadline.result, self.deadline.test, report)
+        if isinstance(self.databases, TestDatabases):
+            databases = self.databases
+            stuck = self.deadline.connections
+
+            def teardown() -> None:
+                # The stuck thread's connections would keep a server from dropping them.
+                deadline.close_raw(stuck)
+                teardown_test_databases(databases)
+
+            problem = deadline.bounded(teardown, leftovers.KILL_GRACE)
+            if problem:
+                print(
+                    f"The test databases could not be destroyed ({problem}); the next run "
+                    "replaces them (or run once with --create-db).",
+                    file=sys.stderr,
+                )
+        deadline.end_now()
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failed: int = super().suite_result(suite, result, **kwargs)

@@ -209,7 +209,7 @@ def test_a_hanging_test_is_stopped_by_the_timeout_with_its_stack(
     # The test's thread from the test's frames down; the runner's frames and thread hidden.
     where = run.stderr.split("Where it was:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert [line.split(", ", 1)[-1] for line in where[2:4]] == [
-        "line 33 in wait_forever",
+        "line 36 in wait_forever",
         "line 29 in test_b_trouble",
     ], run.describe()
     assert re.fullmatch(

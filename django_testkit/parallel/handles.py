@@ -18,6 +18,7 @@ from django.db import connections
 from django_testkit import leftovers
 from django_testkit.parallel import stacks
 from django_testkit.parallel import worker as worker_module
+from django_testkit.parallel.deadline import TestTimedOut
 from django_testkit.parallel.ledger import Assignment
 from django_testkit.parallel.protocol import FromWorker, RunUnit, Stop
 from django_testkit.parallel.worker import WorkerSetup
@@ -25,12 +26,6 @@ from django_testkit.parallel.worker import WorkerSetup
 
 class WorkerCrashed(Exception):
     """A test's worker process died while the test was running."""
-
-
-class TestTimedOut(Exception):
-    """A test ran longer than ``--timeout`` and its worker was stopped."""
-
-    __test__ = False
 
 
 def describe_exit(code: int | None) -> str:
