@@ -149,6 +149,15 @@ class TestkitConfig:
         action=_SWITCH,
         given=lambda value: value or None,
     )
+    create_db: bool = option(
+        False,
+        parse_boolean,
+        _DATABASES,
+        "Rebuild every test database and worker clone this run uses, even those "
+        "--reuse-db or --keepdb would keep (they are kept again afterwards).",
+        action=_SWITCH,
+        given=lambda value: value or None,
+    )
     #: Inside ``TestCase``, mirrors use their primary's connection and transaction.
     mirrors_see_primary_writes: bool = option(True, parse_boolean)
     #: How many test databases may be created at once on a server (0: one per CPU).
@@ -157,8 +166,9 @@ class TestkitConfig:
         0.0,
         parse_seconds,
         _PARALLEL,
-        "Stop a test that runs longer than this in a parallel worker, report where "
-        "it was stuck and go on with a fresh worker (0: no limit).",
+        "Stop a test that runs longer than this many seconds and report where it was: "
+        "in a worker, the worker is replaced; without workers, the test is interrupted "
+        "in-process (0: no limit).",
         metavar="SECONDS",
     )
     schedule: str = option(

@@ -154,6 +154,7 @@ class TestkitRunner(DiscoverRunner):
             interactive=self.interactive,
             keepdb=self.keepdb,
             reuse_db=self.config.reuse_db,
+            create_db=self.config.create_db,
             clones=self.parallel if self.parallel > 1 else 0,
             serialized_aliases=None if serialized is None else frozenset(serialized),
             debug_sql=self.debug_sql,

@@ -77,9 +77,13 @@ class BuildOptions:
     test_name: str | None = None
     #: The user agreed, when asked before building, to replace an existing database.
     confirmed: bool = False
+    #: ``--create-db``: build database and clones afresh even where they would be kept.
+    recreate: bool = False
 
     def refusal(self) -> str | None:
         """Why the existing test database is not reused as it is; None when it is."""
+        if self.recreate:
+            return "--create-db asks for a new one"
         if not self.fingerprint or not self.test_name:
             return "--reuse-db is off, or the database is in memory"
         return refusal(self.stored, self.fingerprint, identity(self.alias, self.test_name))
@@ -118,7 +122,7 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
         mark_dirty(alias, test_name)
         _clones(alias, options, emit, primary_rebuilt=False)
         return
-    if options.fingerprint and stored is not None:
+    if options.fingerprint and stored is not None and not options.recreate:
         creation.log(
             f"Rebuilding test database for alias '{alias}' ('{test_name}'): {options.refusal()}."
         )
@@ -131,9 +135,12 @@ def build(alias: str, test_name: str | None, options: BuildOptions, emit: Emit) 
                 verbosity=options.verbosity,
                 # A stale database of ours is replaced without asking; any other was
                 # asked about before building (see :mod:`.setup`).
-                autoclobber=not options.interactive or stored is not None or options.confirmed,
+                autoclobber=not options.interactive
+                or stored is not None
+                or options.confirmed
+                or options.recreate,
                 **create_test_db_without_serializing(creation),
-                keepdb=options.keepdb and not options.fingerprint,
+                keepdb=options.keepdb and not options.fingerprint and not options.recreate,
             )
     finally:
         name = connection.settings_dict["NAME"]
@@ -179,6 +186,8 @@ def _each_clone(alias: str, suffixes: list[str], action: Callable[[str], None]) 
 
 def _clone_refusal(alias: str, name: str, options: BuildOptions, primary_rebuilt: bool) -> str:
     """Why clone ``name`` is copied afresh ("" when it is reused as it is)."""
+    if options.recreate:
+        return "--create-db"
     if not options.fingerprint:
         return "--reuse-db is off"
     if primary_rebuilt:

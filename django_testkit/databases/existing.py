@@ -23,6 +23,10 @@ def ask_before_building(
     for alias in owners:
         build = builds[alias]
         name = build.test_name
+        if build.recreate:
+            # --create-db asked for it on the command line: no question.
+            asked[alias] = replace(build, confirmed=True)
+            continue
         if keepdb and not build.fingerprint:
             continue  # --keepdb uses an existing database: nothing to ask
         if not name or build.stored is not None or not _exists(alias, name):

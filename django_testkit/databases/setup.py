@@ -37,6 +37,7 @@ from django_testkit.databases.build import (
 from django_testkit.databases.existing import ask_before_building
 from django_testkit.databases.locks import RunLocks, lock_test_databases
 from django_testkit.databases.plan import DatabasePlan
+from django_testkit.databases.stale import destroy_left_clones
 from django_testkit.exceptions import TestkitError
 
 #: A dropped connection can take a moment to leave the server's session list.
@@ -53,6 +54,8 @@ class SetupOptions:
     interactive: bool = False
     keepdb: bool = False
     reuse_db: bool = False
+    #: ``--create-db``: rebuild kept databases and clones too.
+    create_db: bool = False
     #: How many worker clones of each test database to make (0: none).
     clones: int = 0
     #: Aliases to serialize for ``serialized_rollback`` (None: all of them).
@@ -227,6 +230,7 @@ def _build_options(alias: str, plan: DatabasePlan, options: SetupOptions) -> Bui
         start_method=options.start_method,
         alias=alias,
         test_name=test_name,
+        recreate=options.create_db,
     )
 
 
@@ -279,6 +283,9 @@ def teardown_test_databases(record: TestDatabases) -> None:
         try:
             clean = record.tests_ended
             destroy_clones(item.alias, item.clones, record.verbosity, item.clones_kept, clean)
+            if not item.kept:
+                # Before the database itself: clone names derive from its NAME.
+                destroy_left_clones(item.alias, item.clones, record.verbosity)
             if item.kept and clean:
                 mark_clean(item.alias, item.test_name)
             _destroy(item, record.verbosity)
