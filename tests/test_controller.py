@@ -135,3 +135,42 @@ def test_time_left_counts_running_units_and_the_queue() -> None:
     assert ledger.remaining_for({1: work}, 10.5) == 3.5
     # Two workers: the idle one takes "first" at once.
     assert ledger.remaining_for({1: work, 2: Assignment()}, 10.5) == 3.0
+
+
+def test_time_left_counts_the_units_a_worker_holds_in_reserve() -> None:
+    ledger = _ledger()
+    assert ledger.take() == 1
+    assert ledger.take() == 0  # the queue is empty: "first" waits in the worker's reserve
+    work = Assignment()
+    work.begin_unit(1, 1)
+    work.unit_started = 10.0
+    work.reserved.append(0)
+    assert ledger.remaining_for({1: work, 2: Assignment()}, 10.5) == 3.5
+
+
+def test_guessed_estimates_follow_the_pace_of_the_units_that_finished() -> None:
+    # Neither estimate was recorded: both were guessed from the number of tests.
+    ledger = Ledger(_units(), ["first", "second"], [1, 0], {"first": 3.0, "second": 1.0})
+    assert ledger.take() == 1
+    ledger.unit_done(1, 4.0, complete=True)  # "second" took 4x its guess
+    assert ledger.remaining({}, workers=1) == 12.0  # so "first" should take 4 x 3.0
+    # A recorded estimate keeps its own pace (none finished yet: as recorded).
+    recorded = Ledger(
+        _units(), ["first", "second"], [1, 0], {"first": 3.0, "second": 1.0}, recorded=["first"]
+    )
+    assert recorded.take() == 1
+    recorded.unit_done(1, 4.0, complete=True)
+    assert recorded.remaining({}, workers=1) == 3.0
+
+
+def test_a_unit_past_its_estimate_is_expected_to_go_on_at_its_own_pace() -> None:
+    ledger = _ledger()
+    assert ledger.take() == 1
+    assert ledger.take() == 0
+    work = Assignment()
+    work.begin_unit(0, 3)  # "first", estimated 3.0 s, has run 6.0 s
+    work.unit_started = 100.0
+    work.note(StartTest(0))
+    work.note(StopTest(0, None))
+    work.note(StartTest(1))  # one of three tests finished, the second runs
+    assert ledger.remaining_for({1: work}, 106.0) == 12.0

@@ -70,6 +70,7 @@ class PoolRun:
             not_run=suite.not_run,
             measured=suite.measured,
             lost=suite.lost,
+            recorded=[key for key in self.keys if key in context.durations],
         )
         self.workers: dict[int, WorkerHandle] = {}
         #: "" (running), "failfast", "graceful" (Ctrl-C once) or "now" (twice, SIGTERM).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,8 @@ from django_testkit.parallel.protocol import AddSkip, StartTest, StopTest, TestE
 from django_testkit.parallel.scheduling import Unit, remaining_seconds
 
 INTERRUPTED = "the run was interrupted"
+#: How much slower than estimated units run in this run: recorded ones, then guessed ones.
+Paces = tuple[float, float]
 
 
 @dataclass
@@ -80,8 +82,11 @@ class Ledger:
         not_run: list[NotRun] | None = None,
         measured: dict[str, float] | None = None,
         lost: list[str] | None = None,
+        recorded: Collection[str] = (),
     ) -> None:
         self.tests, self.keys, self.estimates = tests, keys, estimates
+        #: Units whose estimate is a recorded duration (the others are guessed from size).
+        self.recorded = frozenset(recorded)
         self.queue = deque(order)
         self.not_run: list[NotRun] = [] if not_run is None else not_run
         self.measured: dict[str, float] = {} if measured is None else measured
@@ -125,12 +130,46 @@ class Ledger:
 
     def remaining(self, running: Mapping[int, tuple[int, float]], workers: int) -> float:
         """Seconds left, from ``running`` (slot -> unit, seconds it has run) and the queue."""
+        paces = self.paces()
         left = {
-            slot: max(self.estimate(unit) - elapsed, 0.0)
+            slot: max(self.expected(unit, paces) - elapsed, 0.0)
             for slot, (unit, elapsed) in running.items()
         }
+        return self._simulate(left, workers, paces)
+
+    def _simulate(self, busy: Mapping[int, float], workers: int, paces: Paces) -> float:
         pending = [Unit(self.keys[index], index, 0, self.size(index)) for index in self.queue]
-        return remaining_seconds(pending, left, self.estimates, max(workers, 1))
+        expected = {self.keys[index]: self.expected(index, paces) for index in self.queue}
+        return remaining_seconds(pending, busy, expected, max(workers, 1))
+
+    def paces(self) -> Paces:
+        """The pace of units with a recorded estimate, then of the others."""
+        return self.pace(recorded=True), self.pace(recorded=False)
+
+    def pace(self, recorded: bool) -> float:
+        """Measured over estimated seconds of the units finished so far, among those whose
+        estimate was ``recorded`` (or guessed from their size): 1.0 until one finished."""
+        finished = [key for key in self.measured if (key in self.recorded) == recorded]
+        estimated = sum(self.estimates.get(key, 0.0) for key in finished)
+        if not finished or estimated <= 0:
+            return 1.0
+        return min(max(sum(self.measured[key] for key in finished) / estimated, 0.05), 20.0)
+
+    def expected(self, index: int, paces: Paces) -> float:
+        """Seconds unit ``index`` should take: its estimate corrected by this run's pace."""
+        return self.estimate(index) * paces[0 if self.keys[index] in self.recorded else 1]
+
+    def left_of(self, work: Assignment, now: float, paces: Paces) -> float:
+        """Seconds the unit ``work`` runs still needs: its expected time less what it has
+        run; past that, its own pace so far over the tests it has not finished."""
+        if work.unit is None:
+            return 0.0
+        elapsed = now - work.unit_started
+        left = self.expected(work.unit, paces) - elapsed
+        finished = len(work.started) - (work.current is not None)
+        if left <= 0 and finished > 0:
+            left = elapsed * (work.size - finished) / finished
+        return max(left, 0.0)
 
     def held(self, work: Assignment, now: float) -> float:
         """Seconds of work a worker holds: what is left of its unit, and its reserve."""
@@ -147,10 +186,13 @@ class Ledger:
         )
 
     def remaining_for(self, assignments: Mapping[int, Assignment], now: float) -> float:
-        """Seconds until the run ends, from what each slot's worker runs and the queue."""
-        running = {
-            slot: (work.unit, now - work.unit_started)
+        """Seconds until the run ends: what each live worker's running unit and reserve
+        still need, then the queue shared out among them."""
+        paces = self.paces()
+        busy = {
+            slot: self.left_of(work, now, paces)
+            + sum(self.expected(index, paces) for index in work.reserved)
             for slot, work in assignments.items()
             if work.unit is not None
         }
-        return self.remaining(running, len(assignments))
+        return self._simulate(busy, len(assignments), paces)
