@@ -101,3 +101,9 @@ def test_a_test_that_cannot_be_stopped_ends_the_run_with_its_stack_and_results(
     assert "test_c_after" not in run.stderr
     # Torn down: no test database is left, on any backend.
     assert leftover_databases(project, backend, db_suffix) == [], run.describe()
+
+
+def test_the_timeout_is_off_under_pdb_and_says_so(project: Path) -> None:
+    run = run_tests(project, "--pdb", "--timeout", "2", TROUBLE)
+    assert run.returncode == 0, run.describe()
+    assert "--timeout is not applied under --pdb." in run.stderr.splitlines()
