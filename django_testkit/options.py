@@ -33,6 +33,7 @@ from django_testkit.specs import (
     parse_reports,
     parse_rules,
     parse_seconds,
+    parse_shard,
     parse_suffix,
     parse_text,
     rules_from_environment,
@@ -186,6 +187,15 @@ class TestkitConfig:
         _PARALLEL,
         "How worker processes start (default: multiprocessing's start method).",
         choices=START_METHODS,
+    )
+    shard: str = option(
+        "",
+        parse_shard,
+        _PARALLEL,
+        "Run only part K of N of the selected tests (1-based; parts balanced by recorded "
+        "durations, whole classes), or 'auto': the CI's job number (GitLab CI, CircleCI, "
+        "Buildkite).",
+        metavar="K/N",
     )
     durations_file: str = option(
         "",

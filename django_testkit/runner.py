@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import sys
@@ -44,7 +45,9 @@ from django_testkit.parallel.arguments import (
 from django_testkit.parallel.suite import PoolSuite
 
 if TYPE_CHECKING:
+    from django_testkit.parallel.classclock import ClassClock
     from django_testkit.parallel.deadline import Deadline
+    from django_testkit.parallel.shards import Shard
 
 
 def resolve_parallel(value: object) -> int:
@@ -93,11 +96,14 @@ class TestkitRunner(DiscoverRunner):
             getattr(settings, "TESTKIT", None), os.environ, cli, warn_unknown=speaks_for_run()
         )
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
+        self.shard = self._resolve_shard()
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
         self.whole_suite = False
+        #: Class durations of a run without workers (set when its result class is made).
+        self.clock: ClassClock | None = None
         #: The per-test deadline of an in-process run under ``--timeout``.
         self.deadline: Deadline | None = None
 
@@ -113,10 +119,41 @@ class TestkitRunner(DiscoverRunner):
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        suite = super().build_suite(*args, **kwargs)
+        if self.shard is not None:
+            # Django builds the suite from this, before it cuts it into workers' units.
+            self.test_suite = self._shard_suite(self.test_suite)
+        try:
+            suite = super().build_suite(*args, **kwargs)
+        finally:
+            self.__dict__.pop("test_suite", None)
         # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
         include_mirror_primaries(suite)
         return suite
+
+    def _resolve_shard(self) -> Shard | None:
+        text = self.config.shard
+        if not text:
+            return None
+        from django_testkit.config import BY_NAME
+        from django_testkit.parallel.shards import resolve
+
+        return resolve(text, BY_NAME["shard"].where(self.config.origin("shard")), os.environ)
+
+    def _shard_suite(self, make_suite: Any) -> Any:
+        """Django's suite factory, given only the tests of this run's shard."""
+        from django_testkit.parallel.durations import durations_path, load_durations
+        from django_testkit.parallel.shards import select
+
+        def build(tests: Any) -> Any:
+            assert self.shard is not None
+            durations, warning = load_durations(durations_path(self.config))
+            if warning:
+                self.log(warning, level=logging.WARNING)
+            chosen, summary = select(list(tests), self.shard, durations)
+            self.log(summary)
+            return make_suite(chosen)
+
+        return build
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
         before = leftovers.snapshot()
@@ -190,7 +227,11 @@ class TestkitRunner(DiscoverRunner):
             # runs them itself when there is a single class (coverage contexts then).
             kwargs["resultclass"] = with_replay(self.coverage.result_class(base))
         else:
-            wrapped = self.coverage.result_class(base)
+            from django_testkit.parallel.classclock import ClassClock, with_class_clock
+
+            # A run without workers records class durations too, for the next split.
+            self.clock = ClassClock()
+            wrapped = with_class_clock(self.coverage.result_class(base), self.clock)
             if self.mirror_sharing.mirrors:
                 wrapped = with_mirror_sharing(wrapped, self.mirror_sharing)
             if self.deadline is not None:
@@ -261,6 +302,12 @@ class TestkitRunner(DiscoverRunner):
 
             failed += report_pool(self, suite)
             incomplete = suite.incomplete_coverage()
+        elif self.clock is not None and self.shard is None and not result.shouldStop:
+            from django_testkit.parallel.durations import record_durations
+
+            measured = self.clock.finish()
+            present = set(self.clock.keys) if self.whole_suite else None
+            record_durations(self, None, measured, present)
         self.coverage_status = self.coverage.report(self, failed, incomplete)
         return failed
 

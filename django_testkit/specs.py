@@ -226,6 +226,21 @@ def parse_durations_file(value: object, where: str) -> str:
     return text
 
 
+def parse_shard(value: object, where: str) -> str:
+    """``K/N`` (1 <= K <= N), ``auto`` (the CI's job number) or "" (the whole suite)."""
+    text = "" if value is None else str(value).strip()
+    if text in ("", "auto"):
+        return text
+    index, slash, total = text.partition("/")
+    numbers = index.isdigit() and total.isdigit()
+    if not slash or not numbers or not 1 <= int(index) <= int(total):
+        raise ConfigurationError(
+            f"{where} = {text!r} is not a shard; use K/N with 1 <= K <= N (for example "
+            "2/4: the second of four parts), or 'auto' in a CI that numbers its parallel jobs."
+        )
+    return f"{int(index)}/{int(total)}"
+
+
 def parse_text(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigurationError(

@@ -147,3 +147,49 @@ def test_create_db_alone_is_a_normal_run(project: Path) -> None:
     run = run_tests(project, "--create-db", "-v", "2", *LABELS, env=_env(""))
     assert run.returncode == 0, run.describe()
     assert leftover_databases(project, "sqlite", "") == []
+
+
+def _readme_queries() -> dict[str, str]:
+    """The README's queries that list what is left on a server, by backend."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```sql\n", 1)[1].split("```", 1)[0]
+    queries: dict[str, str] = {}
+    backend = ""
+    for line in block.splitlines():
+        if line.startswith("-- PostgreSQL"):
+            backend = "postgresql"
+        elif line.startswith("-- MariaDB"):
+            backend = "mysql"
+        elif line.strip():
+            queries[backend] = line.strip().rstrip(";")
+    return queries
+
+
+def test_the_readme_queries_list_what_a_kept_run_left(
+    project: Path, backend: str, db_suffix: str
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("the README's queries are for servers")
+    _run(project, backend, db_suffix, "--keepdb", "--parallel", "2")
+    query = _readme_queries()[backend]
+    if backend == "postgresql":
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres") as conn:
+            names = [str(row[0]) for row in conn.execute(query).fetchall()]
+    else:
+        import MySQLdb
+
+        conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="")
+        try:
+            cursor = conn.cursor()
+            cursor.execute(query)
+            names = [str(row[0]) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+    kept = leftover_databases(project, backend, db_suffix)
+    assert len(kept) == 3, kept
+    assert set(kept) <= set(names)
+    assert all(name.startswith("test_") for name in names)
+    _run(project, backend, db_suffix)
+    assert leftover_databases(project, backend, db_suffix) == []

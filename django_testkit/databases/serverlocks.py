@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import NO_DB_ALIAS
 
 from django_testkit.databases.holders import (
     HOLDER_WAIT_SECONDS,
@@ -49,7 +50,8 @@ def _server_connection(alias: str, database: str) -> Any:
     settings["OPTIONS"] = {
         key: value for key, value in settings.get("OPTIONS", {}).items() if key != "pool"
     }
-    return type(connection)(settings, alias)
+    # Not under the alias: a SimpleTestCase running now refuses new connections to it.
+    return type(connection)(settings, NO_DB_ALIAS)
 
 
 def _advisory_key(name: str) -> tuple[int, int]:

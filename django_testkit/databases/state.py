@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, connections
+from django.db.backends.base.base import NO_DB_ALIAS
 
 #: The table that holds a kept test database's state row.
 STATE_TABLE = "django_testkit_state"
@@ -40,9 +41,13 @@ def is_server(alias: str) -> bool:
 
 
 def scratch_connection(alias: str, name: str) -> Any:
-    """A separate connection to database ``name`` with ``alias``'s other settings."""
+    """A separate connection to database ``name`` with ``alias``'s other settings.
+
+    Made under Django's alias for connections of its own, not ``alias``: a
+    ``SimpleTestCase`` that is running refuses new connections to its aliases.
+    """
     connection = connections[alias]
-    return type(connection)({**connection.settings_dict, "NAME": name}, alias)
+    return type(connection)({**connection.settings_dict, "NAME": name}, NO_DB_ALIAS)
 
 
 def identity(alias: str, name: str) -> str:

@@ -10,14 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
-from django_testkit import files
 from django_testkit.config import TestkitConfig
 from django_testkit.databases.setup import TestDatabases
 from django_testkit.parallel.durations import (
-    DEFAULT_PATH,
+    durations_path,
     load_durations,
-    merge_durations,
-    save_durations,
+    record_durations,
 )
 from django_testkit.parallel.poolspec import PoolContext
 from django_testkit.parallel.scheduling import strategy_for
@@ -28,13 +26,6 @@ if TYPE_CHECKING:
 
 #: How many not-run test ids the summary lists before it just counts them.
 NOT_RUN_LISTED = 20
-
-
-def durations_path(config: TestkitConfig) -> Path:
-    """``--durations-file``, else ``.testkit/durations.json`` in the project directory."""
-    if config.durations_file:
-        return Path(config.durations_file)
-    return files.project_dir() / DEFAULT_PATH
 
 
 def pool_context(runner: Any) -> PoolContext:
@@ -95,16 +86,13 @@ def pool_context(runner: Any) -> PoolContext:
 
 def report_pool(runner: Any, suite: PoolSuite) -> int:
     """Record durations and say what did not run; 1 when the run is incomplete."""
-    path = durations_path(runner.config)
     # What the run started from (read once, before the run, by pool_context).
     old = suite.context.durations if suite.context is not None else {}
     present = None
     if runner.whole_suite and not suite.interrupted:
         present = {unit.key for unit in suite.units()}
-    try:
-        save_durations(path, merge_durations(old, suite.measured, present))
-    except OSError as exc:
-        runner.log(f"Could not record test durations in {path}: {exc}", level=logging.WARNING)
+    if runner.shard is None:
+        record_durations(runner, old, suite.measured, present)
     if suite.schedule is not None and runner.verbosity >= 2:
         # How well recorded durations predicted the run; beside the summary, on stderr,
         # so that stdout stays what Django's runner prints.

@@ -10,12 +10,13 @@ entry is dropped alone; a file of a newer format is left alone.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from django_testkit.files import MISSING, OTHER, STREAM, kind_of, write_text
+from django_testkit.files import MISSING, OTHER, STREAM, kind_of, project_dir, write_text
 from django_testkit.specs import DEFAULT_DURATIONS
 
 #: Version of the file layout; a file in another format is ignored.
@@ -204,3 +205,27 @@ def save_durations(path: Path, durations: Mapping[str, float]) -> bool:
         return False
     write_text(path, document)
     return True
+
+
+def durations_path(config: Any) -> Path:
+    """``--durations-file``, else ``.testkit/durations.json`` in the project directory."""
+    if config.durations_file:
+        return Path(config.durations_file)
+    return project_dir() / DEFAULT_PATH
+
+
+def record_durations(
+    runner: Any,
+    old: Mapping[str, float] | None,
+    measured: Mapping[str, float],
+    present: Collection[str] | None,
+) -> None:
+    """Merge what a run measured into the store (``old``: what it started from, or None to
+    read it now); a store that cannot be written is a warning, never an error."""
+    path = durations_path(runner.config)
+    if old is None:
+        old, _ = load_durations(path)
+    try:
+        save_durations(path, merge_durations(old, measured, present))
+    except OSError as exc:
+        runner.log(f"Could not record test durations in {path}: {exc}", level=logging.WARNING)
