@@ -188,6 +188,23 @@ class TestkitConfig:
         "How worker processes start (default: multiprocessing's start method).",
         choices=START_METHODS,
     )
+    last_failed: bool = option(
+        False,
+        parse_boolean,
+        _PARALLEL,
+        "Run only the tests that failed or errored last time (all of them, with one "
+        "line, when none did).",
+        action=_SWITCH,
+        given=lambda value: value or None,
+    )
+    failed_first: bool = option(
+        False,
+        parse_boolean,
+        _PARALLEL,
+        "Run the tests that failed or errored last time first, then the others.",
+        action=_SWITCH,
+        given=lambda value: value or None,
+    )
     shard: str = option(
         "",
         parse_shard,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import os
 import sys
@@ -74,6 +73,14 @@ def resolve_parallel(value: object) -> int:
     return count
 
 
+def _each_test(suite: Any) -> Any:
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _each_test(item)
+        else:
+            yield item
+
+
 class TestkitRunner(DiscoverRunner):
     """A drop-in replacement for Django's ``DiscoverRunner``.
 
@@ -96,7 +103,15 @@ class TestkitRunner(DiscoverRunner):
             getattr(settings, "TESTKIT", None), os.environ, cli, warn_unknown=speaks_for_run()
         )
         self.start_method = self.config.start_method or multiprocessing.get_start_method()
-        self.shard = self._resolve_shard()
+        self.shard: Shard | None = None
+        if self.config.shard:
+            from django_testkit.parallel.shards import shard_of
+
+            self.shard = shard_of(self.config)
+        #: Unit keys of the tests that failed last time, under ``--failed-first``.
+        self.run_first: frozenset[str] = frozenset()
+        #: The ids of the tests the suite holds (for the failures store).
+        self.selected: list[str] = []
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
@@ -119,41 +134,19 @@ class TestkitRunner(DiscoverRunner):
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        if self.shard is not None:
+        if self.shard is not None or self.config.last_failed or self.config.failed_first:
+            from django_testkit.parallel.selection import selecting
+
             # Django builds the suite from this, before it cuts it into workers' units.
-            self.test_suite = self._shard_suite(self.test_suite)
+            self.test_suite = selecting(self, self.test_suite)  # type: ignore[assignment]
         try:
             suite = super().build_suite(*args, **kwargs)
         finally:
             self.__dict__.pop("test_suite", None)
+        self.selected = [test.id() for test in _each_test(suite)]
         # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
         include_mirror_primaries(suite)
         return suite
-
-    def _resolve_shard(self) -> Shard | None:
-        text = self.config.shard
-        if not text:
-            return None
-        from django_testkit.config import BY_NAME
-        from django_testkit.parallel.shards import resolve
-
-        return resolve(text, BY_NAME["shard"].where(self.config.origin("shard")), os.environ)
-
-    def _shard_suite(self, make_suite: Any) -> Any:
-        """Django's suite factory, given only the tests of this run's shard."""
-        from django_testkit.parallel.durations import durations_path, load_durations
-        from django_testkit.parallel.shards import select
-
-        def build(tests: Any) -> Any:
-            assert self.shard is not None
-            durations, warning = load_durations(durations_path(self.config))
-            if warning:
-                self.log(warning, level=logging.WARNING)
-            chosen, summary = select(list(tests), self.shard, durations)
-            self.log(summary)
-            return make_suite(chosen)
-
-        return build
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
         before = leftovers.snapshot()
@@ -308,6 +301,12 @@ class TestkitRunner(DiscoverRunner):
             measured = self.clock.finish()
             present = set(self.clock.keys) if self.whole_suite else None
             record_durations(self, None, measured, present)
+        complete = not result.shouldStop and not (
+            isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
+        )
+        from django_testkit.parallel.selection import remember_failures
+
+        remember_failures(self, result, self.selected, complete)
         self.coverage_status = self.coverage.report(self, failed, incomplete)
         return failed
 

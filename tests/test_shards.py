@@ -118,12 +118,16 @@ def test_recorded_durations_balance_the_parts() -> None:
 
 
 class One(unittest.TestCase):
+    __test__ = False  # material for the tests below, not a test
+
     def test_a(self) -> None: ...
 
     def test_b(self) -> None: ...
 
 
 class Two(unittest.TestCase):
+    __test__ = False  # material for the tests below, not a test
+
     def test_c(self) -> None: ...
 
 

@@ -81,6 +81,7 @@ def pool_context(runner: Any) -> PoolContext:
         live=not os.environ.get("CI"),
         coverage=runner.coverage.worker_spec(),
         refresh_slot=refresh_slot,
+        first=runner.run_first,
     )
 
 

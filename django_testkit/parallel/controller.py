@@ -36,7 +36,7 @@ from django_testkit.parallel.protocol import (
     UnitDone,
     dispatch_table,
 )
-from django_testkit.parallel.scheduling import estimate_durations
+from django_testkit.parallel.scheduling import Unit, estimate_durations
 from django_testkit.parallel.worker import WorkerSetup
 
 #: Units expected to take less than this get the next unit sent behind them.
@@ -54,6 +54,14 @@ COALESCE = 0.01
 _TICK = 0.25
 
 
+def _first_first(context: PoolContext, units: list[Unit]) -> list[Unit]:
+    """The strategy's order, with ``--failed-first`` units first inside each group."""
+    order = context.strategy.order(units, context.durations)
+    if not context.first:
+        return order
+    return sorted(order, key=lambda unit: (unit.group, unit.key not in context.first))
+
+
 class PoolRun:
     """The state of one parallel run: the workers, the ledger, and whether it is stopping."""
 
@@ -65,7 +73,7 @@ class PoolRun:
         self.ledger = Ledger(
             self.tests,
             self.keys,
-            (unit.index for unit in context.strategy.order(units, context.durations)),
+            (unit.index for unit in _first_first(context, units)),
             estimate_durations(units, context.durations),
             not_run=suite.not_run,
             measured=suite.measured,

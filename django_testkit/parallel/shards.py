@@ -12,6 +12,7 @@ so every job of one pipeline computes the same one.
 from __future__ import annotations
 
 import heapq
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,3 +124,11 @@ def select(
         f"({recorded} of {len(units)} classes with recorded durations)."
     )
     return chosen, summary
+
+
+def shard_of(config: Any) -> Shard | None:
+    """The run's shard (None: the whole suite); a bad ``auto`` raises ConfigurationError."""
+    from django_testkit.config import BY_NAME
+
+    where = BY_NAME["shard"].where(config.origin("shard"))
+    return resolve(config.shard, where, os.environ)

@@ -1,0 +1,67 @@
+"""Which tests of the suite a run runs, and in what order: last failures and CI shards.
+
+Django builds its suite from the tests it found through the runner's ``test_suite``
+factory, before it cuts the suite into units for workers; :func:`selecting` stands
+in for that factory when a run selects: ``--last-failed`` keeps the tests that
+failed last time (``--failed-first`` puts them first), then ``--shard`` keeps its
+part. After the run, :func:`remember_failures` records what failed for the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django_testkit.parallel import failures
+from django_testkit.parallel.durations import durations_path, load_durations
+
+
+def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Django's suite factory, given only the tests this run selects, in its order."""
+
+    def build(tests: Any) -> Any:
+        tests = list(tests)
+        found = len(tests)
+        config = runner.config
+        if config.last_failed or config.failed_first:
+            failed = failures.load(failures.path_beside(durations_path(config)))
+            tests, line = failures.select(
+                tests, failed, first=not config.last_failed, reorder_by=runner.reorder_by
+            )
+            runner.log(line)
+            if config.failed_first:
+                runner.run_first = frozenset(
+                    _unit_key(test) for test in tests if failed.matches(test.id())
+                )
+        if runner.shard is not None:
+            from django_testkit.parallel.shards import select
+
+            durations, warning = load_durations(durations_path(config))
+            if warning:
+                runner.log(warning, level=logging.WARNING)
+            tests, line = select(tests, runner.shard, durations)
+            runner.log(line)
+        if len(tests) < found:
+            runner.whole_suite = False
+        return make_suite(tests)
+
+    return build
+
+
+def _unit_key(test: Any) -> str:
+    cls = type(test)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def remember_failures(runner: Any, result: Any, ran: list[str], complete: bool) -> None:
+    """Record the run's failures for ``--last-failed`` (never from a shard: its part)."""
+    if runner.shard is not None:
+        return
+    path = failures.path_beside(durations_path(runner.config))
+    try:
+        failures.record(
+            path, failures.load(path), failures.failed_in(result), ran if complete else None
+        )
+    except OSError as exc:
+        runner.log(f"Could not record the failed tests in {path}: {exc}", level=logging.WARNING)
