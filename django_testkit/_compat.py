@@ -98,6 +98,13 @@ def subtest_message(subtest: Any) -> object:
     return subtest._message
 
 
+def subtest_description(subtest: Any) -> str:
+    """What unittest prints after a sub-test's test: ``(n=1)``, ``[named] (n=2)``."""
+    # _SubTest's str() adds the test's own name; only _subDescription() is the part
+    # that tells one sub-test of a test from another.
+    return str(subtest._subDescription())
+
+
 def error_holder(description: str) -> Any:
     """The stand-in unittest reports a class or module fixture's error on."""
     # unittest.suite._ErrorHolder: results (Django's, JUnit writers) print and count it

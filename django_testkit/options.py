@@ -26,6 +26,7 @@ from django_testkit.specs import (
     parse_boolean,
     parse_count,
     parse_durations_file,
+    parse_junit_xml,
     parse_minimum,
     parse_optional_minimum,
     parse_optional_sources,
@@ -124,6 +125,7 @@ ASKS_FOR_COVERAGE = (
 _DATABASES = "django-testkit: test databases"
 _PARALLEL = "django-testkit: parallel workers"
 _COVERAGE = "django-testkit: coverage"
+_RUN = "django-testkit: selecting tests and reporting"
 _SWITCH = "store_true"
 
 
@@ -191,7 +193,7 @@ class TestkitConfig:
     last_failed: bool = option(
         False,
         parse_boolean,
-        _PARALLEL,
+        _RUN,
         "Run only the tests that failed or errored last time (all of them, with one "
         "line, when none did).",
         action=_SWITCH,
@@ -200,7 +202,7 @@ class TestkitConfig:
     failed_first: bool = option(
         False,
         parse_boolean,
-        _PARALLEL,
+        _RUN,
         "Run the tests that failed or errored last time first, then the others.",
         action=_SWITCH,
         given=lambda value: value or None,
@@ -208,11 +210,19 @@ class TestkitConfig:
     shard: str = option(
         "",
         parse_shard,
-        _PARALLEL,
+        _RUN,
         "Run only part K of N of the selected tests (1-based; parts balanced by recorded "
         "durations, whole classes), or 'auto': the CI's job number (GitLab CI, CircleCI, "
         "Buildkite).",
         metavar="K/N",
+    )
+    junit_xml: str = option(
+        "",
+        parse_junit_xml,
+        _RUN,
+        "Write the run's outcomes to PATH as JUnit XML (one testcase per test, with the "
+        "time it took where it ran), for CI systems to show.",
+        metavar="PATH",
     )
     durations_file: str = option(
         "",

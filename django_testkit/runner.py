@@ -44,6 +44,7 @@ from django_testkit.parallel.arguments import (
 from django_testkit.parallel.suite import PoolSuite
 
 if TYPE_CHECKING:
+    from django_testkit.junit import Recorder
     from django_testkit.parallel.classclock import ClassClock
     from django_testkit.parallel.deadline import Deadline
     from django_testkit.parallel.shards import Shard
@@ -117,6 +118,8 @@ class TestkitRunner(DiscoverRunner):
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
         self.whole_suite = False
+        #: The JUnit report's cases, under ``--junit-xml``.
+        self.junit: Recorder | None = None
         #: Class durations of a run without workers (set when its result class is made).
         self.clock: ClassClock | None = None
         #: The per-test deadline of an in-process run under ``--timeout``.
@@ -213,6 +216,11 @@ class TestkitRunner(DiscoverRunner):
             or getattr(self.test_runner, "resultclass", None)
             or unittest.TextTestResult
         )
+        if self.config.junit_xml:
+            from django_testkit import files, junit
+
+            self.junit = junit.Recorder(files.project_dir())
+            base = junit.with_junit(base, self.junit)
         if self.parallel > 1:
             from django_testkit.parallel.replay import with_replay
 
@@ -301,6 +309,8 @@ class TestkitRunner(DiscoverRunner):
             measured = self.clock.finish()
             present = set(self.clock.keys) if self.whole_suite else None
             record_durations(self, None, measured, present)
+        if self.junit is not None:
+            self.write_junit(suite)
         complete = not result.shouldStop and not (
             isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
         )
@@ -309,6 +319,32 @@ class TestkitRunner(DiscoverRunner):
         remember_failures(self, result, self.selected, complete)
         self.coverage_status = self.coverage.report(self, failed, incomplete)
         return failed
+
+    def write_junit(self, suite: Any) -> None:
+        """Write the JUnit report (the tests a dead worker took along count as errors)."""
+        import platform
+
+        import django
+
+        from django_testkit import __version__, junit
+
+        assert self.junit is not None
+        if isinstance(suite, PoolSuite):
+            self.junit.not_run(suite.not_run)
+        properties = {
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "django-testkit": __version__,
+            "parallel": str(self.parallel),
+        }
+        if self.shuffle_seed is not None:
+            properties["shuffle_seed"] = str(self.shuffle_seed)
+        if self.shard is not None:
+            properties["shard"] = str(self.shard)
+        try:
+            junit.write(self.config.junit_xml, self.junit, properties, "django-testkit")
+        except OSError as exc:
+            self.log(f"Could not write the JUnit report {self.config.junit_xml}: {exc}")
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""

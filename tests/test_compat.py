@@ -161,6 +161,13 @@ def test_subtests_carry_their_message_and_can_be_made_again() -> None:
         assert found is message, broke(
             "unittest.case._subtest_msg_sentinel", PYTHON, "SUBTEST_NO_MESSAGE"
         )
+        try:
+            described = _compat.subtest_description(subtest)
+        except AttributeError:
+            raise AssertionError(
+                broke("_SubTest._subDescription", PYTHON, "subtest_description()")
+            ) from None
+        assert described == ("(n=1)" if message is _compat.SUBTEST_NO_MESSAGE else "[named] (n=2)")
         made = _compat.make_subtest(test, message, dict(subtest.params))
         assert type(made) is type(subtest), broke(
             "unittest.case._SubTest", PYTHON, "make_subtest()"

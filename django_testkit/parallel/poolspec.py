@@ -40,6 +40,8 @@ class PoolContext:
     coverage: CoverageSpec | None = None
     #: Gives a slot clean databases again before a worker replaces one that died there.
     refresh_slot: Callable[[int], None] | None = None
+    #: Workers report every test's duration (for the JUnit report).
+    test_durations: bool = False
     #: Units dispatched first within their ordering group (``--failed-first``).
     first: frozenset[str] = frozenset()
 

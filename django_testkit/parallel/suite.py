@@ -134,6 +134,7 @@ class PoolSuite(unittest.TestSuite):
                 timeout=context.timeout,
                 dump_dir=scratch if context.timeout else "",
                 coverage=context.coverage,
+                durations=context.test_durations,
             )
             run.execute(setup, self._blobs() if context.start_method != "fork" else {})
         return result

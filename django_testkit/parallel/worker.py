@@ -65,6 +65,9 @@ class WorkerSetup:
     dump_dir: str = ""
     #: How to measure coverage (None: not at all).
     coverage: CoverageSpec | None = None
+    #: Report each test's duration even where unittest does not (Python < 3.12), for
+    #: the JUnit report.
+    durations: bool = False
 
 
 class _Watchdog:
@@ -97,9 +100,13 @@ class _WatchedResult(EventResult):
     state: Any
     #: The test started last (unittest has stopped it when a KeyboardInterrupt escapes).
     last_test: Any = None
+    test_started = 0.0
+    #: Send durations ourselves (unittest sends none before Python 3.12).
+    report_durations = False
 
     def startTest(self, test: Any) -> None:
         self.last_test = test
+        self.test_started = time.perf_counter()
         self.watchdog.arm()
         self.state[1] = time.monotonic()
         ref = self._ref(test)
@@ -107,6 +114,9 @@ class _WatchedResult(EventResult):
         super().startTest(test)
 
     def stopTest(self, test: Any) -> None:
+        if self.report_durations:
+            # What Python 3.12+ unittest reports itself (a little before stopTest).
+            self.addDuration(test, time.perf_counter() - self.test_started)
         super().stopTest(test)
         self._finished(test)
         # Class teardown and the next class's setup get a deadline too.
@@ -211,8 +221,11 @@ def main(
     _prepare(setup, slot)
     dump_path = os.path.join(setup.dump_dir, f"stack-{slot}.txt") if setup.dump_dir else ""
     watchdog = _Watchdog(setup.timeout, dump_path)
+    own_durations = setup.durations and sys.version_info < (3, 12)
     resultclass: type = type(
-        "WorkerResult", (_WatchedResult,), {"watchdog": watchdog, "state": state}
+        "WorkerResult",
+        (_WatchedResult,),
+        {"watchdog": watchdog, "state": state, "report_durations": own_durations},
     )
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
