@@ -37,6 +37,7 @@ from django_testkit.specs import (
     parse_shard,
     parse_suffix,
     parse_text,
+    parse_timeline,
     rules_from_environment,
     sources_from_environment,
 )
@@ -222,6 +223,14 @@ class TestkitConfig:
         _RUN,
         "Write the run's outcomes to PATH as JUnit XML (one testcase per test, with the "
         "time it took where it ran), for CI systems to show.",
+        metavar="PATH",
+    )
+    timeline: str = option(
+        "",
+        parse_timeline,
+        _RUN,
+        "Write a page showing where the run's time went (phases, and each worker's "
+        "classes over time) to PATH, one HTML file that needs no network.",
         metavar="PATH",
     )
     durations_file: str = option(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import sys
+import time
 import unittest
 from argparse import ArgumentParser
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -118,6 +119,9 @@ class TestkitRunner(DiscoverRunner):
         self.mirror_sharing = MirrorSharing({})
         self.databases: Any = None
         self.whole_suite = False
+        #: When the run began and its timed phases (``time.monotonic()``), for the timeline.
+        self.run_started = time.monotonic()
+        self.phases: list[tuple[str, float, float]] = []
         #: The JUnit report's cases, under ``--junit-xml``.
         self.junit: Recorder | None = None
         #: Class durations of a run without workers (set when its result class is made).
@@ -152,6 +156,7 @@ class TestkitRunner(DiscoverRunner):
         return suite
 
     def run_tests(self, *args: Any, **kwargs: Any) -> Any:
+        self.run_started = time.monotonic()
         before = leftovers.snapshot()
         status = EXIT_TESTS_FAILED
         try:
@@ -194,7 +199,8 @@ class TestkitRunner(DiscoverRunner):
             processes=self.config.setup_processes,
             start_method=self.start_method,
         )
-        databases = setup_test_databases(plan, options, self.time_keeper)
+        with self.phase("database setup"):
+            databases = setup_test_databases(plan, options, self.time_keeper)
         if self.config.mirrors_see_primary_writes:
             self.mirror_sharing = MirrorSharing(plan.mirrors)
         self.databases = databases
@@ -204,10 +210,11 @@ class TestkitRunner(DiscoverRunner):
         """Destroy the test databases this run created (kept ones stay)."""
         # An interrupted test may not have given its mirrors back.
         self.mirror_sharing.stop()
-        if isinstance(old_config, TestDatabases):
-            teardown_test_databases(old_config)
-        else:
-            super().teardown_databases(old_config, **kwargs)
+        with self.phase("teardown"):
+            if isinstance(old_config, TestDatabases):
+                teardown_test_databases(old_config)
+            else:
+                super().teardown_databases(old_config, **kwargs)
 
     def get_test_runner_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_test_runner_kwargs()
@@ -248,7 +255,8 @@ class TestkitRunner(DiscoverRunner):
             from django_testkit.parallel.context import pool_context
 
             suite.prepare(pool_context(self))
-        with results_survive_interrupts(self), self.in_process_deadline(suite):
+        deadline = self.in_process_deadline(suite)
+        with results_survive_interrupts(self), deadline, self.phase("tests"):
             result = super().run_suite(suite, **kwargs)
         if isinstance(self.databases, TestDatabases):
             # Kept databases are clean only if every test ended (a TransactionTestCase
@@ -263,37 +271,18 @@ class TestkitRunner(DiscoverRunner):
         """``--timeout`` for tests this process runs itself (workers have their own)."""
         if not self.config.timeout or isinstance(suite, PoolSuite):
             return contextlib.nullcontext()
-        if getattr(self, "pdb", False):
-            print("--timeout is not applied under --pdb.", file=sys.stderr)
-            return contextlib.nullcontext()
-        from django_testkit.parallel.deadline import Deadline
+        from django_testkit.parallel.deadline import for_run
 
-        self.deadline = Deadline(self.config.timeout, self.end_stuck_run, verbosity=self.verbosity)
-        return self.deadline
+        return for_run(self)
 
-    def end_stuck_run(self, report: str) -> None:
-        """End a run whose test ``--timeout`` could not stop (called by its watchdog)."""
-        from django_testkit.parallel import deadline
-
-        assert self.deadline is not None
-        deadline.results_so_far(self.deadline.result, self.deadline.test, report)
-        if isinstance(self.databases, TestDatabases):
-            databases = self.databases
-            stuck = self.deadline.connections
-
-            def teardown() -> None:
-                # The stuck thread's connections would keep a server from dropping them.
-                deadline.close_raw(stuck)
-                teardown_test_databases(databases)
-
-            problem = deadline.bounded(teardown, leftovers.KILL_GRACE)
-            if problem:
-                print(
-                    f"The test databases could not be destroyed ({problem}); the next run "
-                    "replaces them (or run once with --create-db).",
-                    file=sys.stderr,
-                )
-        deadline.end_now()
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase of the run, for the timeline."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases.append((name, started, time.monotonic()))
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failed: int = super().suite_result(suite, result, **kwargs)
@@ -310,41 +299,24 @@ class TestkitRunner(DiscoverRunner):
             present = set(self.clock.keys) if self.whole_suite else None
             record_durations(self, None, measured, present)
         if self.junit is not None:
-            self.write_junit(suite)
+            from django_testkit.parallel.runreports import write_junit
+
+            write_junit(self, suite)
         complete = not result.shouldStop and not (
             isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
         )
         from django_testkit.parallel.selection import remember_failures
 
         remember_failures(self, result, self.selected, complete)
-        self.coverage_status = self.coverage.report(self, failed, incomplete)
+        with self.phase("coverage and reports"):
+            self.coverage_status = self.coverage.report(self, failed, incomplete)
+        if self.config.timeline:
+            if self.clock is not None:
+                self.clock.finish()
+            from django_testkit.parallel.runreports import write_timeline
+
+            write_timeline(self, suite, result)
         return failed
-
-    def write_junit(self, suite: Any) -> None:
-        """Write the JUnit report (the tests a dead worker took along count as errors)."""
-        import platform
-
-        import django
-
-        from django_testkit import __version__, junit
-
-        assert self.junit is not None
-        if isinstance(suite, PoolSuite):
-            self.junit.not_run(suite.not_run)
-        properties = {
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            "django-testkit": __version__,
-            "parallel": str(self.parallel),
-        }
-        if self.shuffle_seed is not None:
-            properties["shuffle_seed"] = str(self.shuffle_seed)
-        if self.shard is not None:
-            properties["shard"] = str(self.shard)
-        try:
-            junit.write(self.config.junit_xml, self.junit, properties, "django-testkit")
-        except OSError as exc:
-            self.log(f"Could not write the JUnit report {self.config.junit_xml}: {exc}")
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""

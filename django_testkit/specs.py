@@ -234,6 +234,14 @@ def parse_junit_xml(value: object, where: str) -> str:
     return text
 
 
+def parse_timeline(value: object, where: str) -> str:
+    """Where to write the timeline page ("" for none): somewhere a file can be written."""
+    text = parse_path(value, where).strip()
+    if text:
+        check_destination(text, where, "reports/timeline.html")
+    return text
+
+
 def parse_shard(value: object, where: str) -> str:
     """``K/N`` (1 <= K <= N), ``auto`` (the CI's job number) or "" (the whole suite)."""
     text = "" if value is None else str(value).strip()

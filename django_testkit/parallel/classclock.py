@@ -24,6 +24,8 @@ class ClassClock:
     def __init__(self) -> None:
         self.measured: dict[str, float] = {}
         self.keys: list[str] = []
+        #: (key, start, end) of each stretch of a class, in ``time.monotonic()``.
+        self.spans: list[tuple[str, float, float]] = []
         self._key = ""
         self._since = 0.0
         self._last_stop = 0.0
@@ -32,7 +34,7 @@ class ClassClock:
         key = _key(test)
         if key == self._key:
             return
-        now = time.perf_counter()
+        now = time.monotonic()
         self._close()
         self._key = key
         self._since = self._last_stop or now
@@ -40,18 +42,20 @@ class ClassClock:
         self.keys.append(key)
 
     def stopped(self, test: Any) -> None:
-        self._last_stop = time.perf_counter()
+        self._last_stop = time.monotonic()
 
     def _close(self) -> None:
         if self._key and self._last_stop:
             self.measured[self._key] = (
                 self.measured.get(self._key, 0.0) + self._last_stop - self._since
             )
+            self.spans.append((self._key, self._since, self._last_stop))
 
     def finish(self) -> dict[str, float]:
-        """The durations measured, once the run has ended."""
+        """The durations measured, once the run has ended (again: the same)."""
         self._close()
         self._key = ""
+        self._last_stop = 0.0
         return self.measured
 
 

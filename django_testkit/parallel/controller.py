@@ -25,7 +25,7 @@ from django_testkit.parallel.handles import (
 )
 from django_testkit.parallel.ledger import INTERRUPTED, Ledger
 from django_testkit.parallel.outcomes import Outcomes
-from django_testkit.parallel.poolspec import PoolContext, PoolError, Schedule
+from django_testkit.parallel.poolspec import PoolContext, PoolError, Schedule, Span
 from django_testkit.parallel.progress import Progress
 from django_testkit.parallel.protocol import (
     FROM_WORKER,
@@ -213,6 +213,7 @@ class PoolRun:
 
     def _on_unit_done(self, worker: WorkerHandle, message: UnitDone) -> None:
         self.ledger.unit_done(message.unit, message.seconds, worker.started_all())
+        self._span(worker, died=False)
         if self._hard_stop:
             # Tests a failed setUpClass skipped are not "not run": unittest is silent.
             self.outcomes.not_run(worker, INTERRUPTED)
@@ -282,6 +283,12 @@ class PoolRun:
                 worker.kill()
                 self._service(worker)
 
+    def _span(self, worker: WorkerHandle, *, died: bool) -> None:
+        if worker.unit is not None:
+            key, pid = self.keys[worker.unit], worker.process.pid or 0
+            span = Span(worker.slot, pid, key, worker.unit_started, time.monotonic(), died)
+            self.suite.spans.append(span)
+
     def _died(self, worker: WorkerHandle) -> None:
         del self.workers[worker.slot]
         if worker.reserved:
@@ -306,6 +313,8 @@ class PoolRun:
             self.workers[worker.slot] = self._start(worker.slot, worker.start_failures + 1)
             return
         self.outcomes.catch_up(worker)
+        if worker.unit is not None:
+            self._span(worker, died=True)
         if worker.unit is not None and not (self.stopping == "now" or worker.stopped_by_us):
             report = death_report(worker, code, self.context.timeout, self.context.verbosity)
             self.outcomes.death(worker, *report)

@@ -222,3 +222,42 @@ def end_now() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     leftovers.exit_now(1)
+
+
+def for_run(runner: Any) -> contextlib.AbstractContextManager[Any]:
+    """The deadline of ``runner``'s in-process run (none under ``--pdb``, with one line)."""
+    if getattr(runner, "pdb", False):
+        print("--timeout is not applied under --pdb.", file=sys.stderr)
+        return contextlib.nullcontext()
+    deadline = Deadline(
+        runner.config.timeout,
+        lambda report: end_stuck_run(runner, report),
+        verbosity=runner.verbosity,
+    )
+    runner.deadline = deadline
+    return deadline
+
+
+def end_stuck_run(runner: Any, report: str) -> None:
+    """End a run whose test ``--timeout`` could not stop (called by its watchdog)."""
+    from django_testkit.databases.setup import TestDatabases, teardown_test_databases
+
+    deadline: Deadline = runner.deadline
+    results_so_far(deadline.result, deadline.test, report)
+    databases = runner.databases
+    if isinstance(databases, TestDatabases):
+        stuck = deadline.connections
+
+        def teardown() -> None:
+            # The stuck thread's connections would keep a server from dropping them.
+            close_raw(stuck)
+            teardown_test_databases(databases)
+
+        problem = bounded(teardown, leftovers.KILL_GRACE)
+        if problem:
+            print(
+                f"The test databases could not be destroyed ({problem}); the next run "
+                "replaces them (or run once with --create-db).",
+                file=sys.stderr,
+            )
+    end_now()

@@ -46,6 +46,19 @@ class PoolContext:
     first: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Span:
+    """One unit as a worker ran it (``time.monotonic()``), for the run's timeline."""
+
+    slot: int
+    pid: int
+    key: str
+    start: float
+    end: float
+    #: The worker died (crashed, or was stopped for a timeout) while running it.
+    died: bool = False
+
+
 @dataclass
 class NotRun:
     """A test the run did not run, and why (listed after the summary)."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django_testkit import _compat
 
 if TYPE_CHECKING:
-    from django_testkit.parallel.poolspec import NotRun, PoolContext, Schedule
+    from django_testkit.parallel.poolspec import NotRun, PoolContext, Schedule, Span
     from django_testkit.parallel.scheduling import Unit
 
 # Django's runner names this class even in a serial run, so the pool's modules are
@@ -77,6 +77,8 @@ class PoolSuite(unittest.TestSuite):
         self.buffer = buffer
         self.context: PoolContext | None = None
         self.measured: dict[str, float] = {}
+        #: Each unit as a worker ran it, for ``--timeline``.
+        self.spans: list[Span] = []
         self.not_run: list[NotRun] = []
         #: Units whose coverage data a dying worker took with it.
         self.lost: list[str] = []
