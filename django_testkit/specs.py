@@ -226,20 +226,20 @@ def parse_durations_file(value: object, where: str) -> str:
     return text
 
 
-def parse_junit_xml(value: object, where: str) -> str:
-    """Where to write the JUnit report ("" for none): somewhere a file can be written."""
-    text = parse_path(value, where).strip()
-    if text:
-        check_destination(text, where, "reports/junit.xml")
-    return text
+def report_path(example: str) -> Callable[[object, str], str]:
+    """A parser of where to write a report ("" for none): somewhere a file can be written."""
+
+    def parse(value: object, where: str) -> str:
+        text = parse_path(value, where).strip()
+        if text:
+            check_destination(text, where, example)
+        return text
+
+    return parse
 
 
-def parse_timeline(value: object, where: str) -> str:
-    """Where to write the timeline page ("" for none): somewhere a file can be written."""
-    text = parse_path(value, where).strip()
-    if text:
-        check_destination(text, where, "reports/timeline.html")
-    return text
+parse_junit_xml = report_path("reports/junit.xml")
+parse_timeline = report_path("reports/timeline.html")
 
 
 def parse_shard(value: object, where: str) -> str:
