@@ -76,3 +76,13 @@ def test_failed_first_runs_the_failed_class_first_in_its_group(
         assert simple[:4] == ["test_a_before", "test_b_trouble", "test_c_after", "test_d_after"]
     assert run.outcomes.verdict is not None
     assert run.outcomes.verdict.startswith("OK")
+
+
+def test_a_durations_file_that_is_a_device_keeps_the_store_out_of_its_folder(
+    project: Path,
+) -> None:
+    assert not Path("/dev/failed.json").exists()
+    run = run_tests(project, "--durations-file", "/dev/null", *LABELS)
+    assert run.returncode == 0, run.describe()
+    assert not Path("/dev/failed.json").exists()
+    assert not (project / ".testkit" / "failed.json").exists()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django_testkit.files import write_text
+from django_testkit.files import MISSING, REGULAR, kind_of, write_text
 
 FORMAT = 1
 FILE_NAME = "failed.json"
@@ -49,12 +49,22 @@ class Failed:
         return " and ".join(described)
 
 
-def path_beside(durations_file: Path) -> Path:
+def path_beside(durations_file: Path) -> Path | None:
+    """The store beside a durations file; None when that is no file (``/dev/stdout``,
+    a FIFO): the folder of a device is no place for it."""
+    try:
+        kind = kind_of(durations_file)
+    except OSError:
+        return None
+    if kind not in (MISSING, REGULAR):
+        return None
     return durations_file.with_name(FILE_NAME)
 
 
-def load(path: Path) -> Failed:
+def load(path: Path | None) -> Failed:
     """What the store says; empty when it is missing or unusable (it is rewritten)."""
+    if path is None:
+        return Failed()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

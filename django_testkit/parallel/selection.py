@@ -59,6 +59,8 @@ def remember_failures(runner: Any, result: Any, ran: list[str], complete: bool) 
     if runner.shard is not None:
         return
     path = failures.path_beside(durations_path(runner.config))
+    if path is None:
+        return
     try:
         failures.record(
             path, failures.load(path), failures.failed_in(result), ran if complete else None
