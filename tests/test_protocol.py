@@ -99,7 +99,9 @@ def test_the_parent_handles_every_kind_a_worker_sends() -> None:
     suite.subsuites = []  # type: ignore[attr-defined]
     suite.units = list  # type: ignore[attr-defined]
     suite.not_run, suite.measured, suite.lost = [], {}, []  # type: ignore[attr-defined]
-    context: Any = type("Context", (), {"durations": {}, "verbosity": 0, "live": False})()
+    context: Any = type(
+        "Context", (), {"durations": {}, "verbosity": 0, "live": False, "first": frozenset()}
+    )()
     context.strategy = type("Strategy", (), {"order": staticmethod(lambda units, d: units)})()
     run = PoolRun(suite, context, unittest.TestResult())
     assert set(run.handlers) == set(FROM_WORKER)

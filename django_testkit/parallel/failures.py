@@ -94,7 +94,8 @@ def failed_in(result: Any) -> Failed:
     """The tests a finished result counts as failed or errored."""
     failed = Failed()
     problems = [*result.failures, *result.errors]
-    tests = [test for test, _ in problems] + list(getattr(result, "unexpectedSuccesses", ()))
+    # Entries are (test, text), or (test, text, queries) under Django's --debug-sql.
+    tests = [entry[0] for entry in problems] + list(getattr(result, "unexpectedSuccesses", ()))
     for test in tests:
         name, group = identify(test)
         (failed.groups if group else failed.tests).add(name)

@@ -40,8 +40,8 @@ def write_junit(runner: Any, suite: Any) -> None:
 def failed_classes(result: Any) -> dict[str, str]:
     """Class key -> what failed in it, from the result's failures and errors."""
     found: dict[str, list[str]] = {}
-    for test, _ in [*result.failures, *result.errors]:
-        name, fixture = failures.identify(test)
+    for entry in [*result.failures, *result.errors]:  # (test, text[, queries])
+        name, fixture = failures.identify(entry[0])
         key = name if fixture else name.rsplit(".", 1)[0]
         found.setdefault(key, []).append("fixture" if fixture else name.rsplit(".", 1)[-1])
     return {key: f"{len(names)} failed: {', '.join(names[:5])}" for key, names in found.items()}
