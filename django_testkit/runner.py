@@ -112,8 +112,10 @@ class TestkitRunner(DiscoverRunner):
             self.shard = shard_of(self.config)
         #: Unit keys of the tests that failed last time, under ``--failed-first``.
         self.run_first: frozenset[str] = frozenset()
-        #: The ids of the tests the suite holds (for the failures store).
-        self.selected: list[str] = []
+        #: What failed last time, and the ids of the tests the suite holds (only read
+        #: when something failed last time).
+        self.failed_before: Any = None
+        self.selected: list[str] | None = None
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
@@ -150,7 +152,12 @@ class TestkitRunner(DiscoverRunner):
             suite = super().build_suite(*args, **kwargs)
         finally:
             self.__dict__.pop("test_suite", None)
-        self.selected = [test.id() for test in _each_test(suite)]
+        from django_testkit.parallel.selection import known_failures
+
+        self.failed_before = known_failures(self)
+        if self.failed_before:
+            # Which of them this run can clear: the tests it holds.
+            self.selected = [test.id() for test in _each_test(suite)]
         # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
         include_mirror_primaries(suite)
         return suite
@@ -307,7 +314,7 @@ class TestkitRunner(DiscoverRunner):
         )
         from django_testkit.parallel.selection import remember_failures
 
-        remember_failures(self, result, self.selected, complete)
+        remember_failures(self, result, self.failed_before, self.selected, complete)
         with self.phase("coverage and reports"):
             self.coverage_status = self.coverage.report(self, failed, incomplete)
         if self.config.timeline:

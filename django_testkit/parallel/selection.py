@@ -54,16 +54,28 @@ def _unit_key(test: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def remember_failures(runner: Any, result: Any, ran: list[str], complete: bool) -> None:
-    """Record the run's failures for ``--last-failed`` (never from a shard: its part)."""
+def known_failures(runner: Any) -> failures.Failed:
+    """What the failures store holds before the run (nothing for a shard: it never writes)."""
+    if runner.shard is not None:
+        return failures.Failed()
+    return failures.load(failures.path_beside(durations_path(runner.config)))
+
+
+def remember_failures(
+    runner: Any, result: Any, old: failures.Failed | None, ran: list[str] | None, complete: bool
+) -> None:
+    """Record the run's failures for ``--last-failed`` (never from a shard: its part).
+
+    ``ran``: the ids of the tests the run held (only needed when ``old`` holds some).
+    """
     if runner.shard is not None:
         return
+    old = old if old is not None else failures.Failed()
+    now = failures.failed_in(result)
     path = failures.path_beside(durations_path(runner.config))
-    if path is None:
-        return
+    if path is None or not (old or now):
+        return  # nothing failed before or now: the store stays as it is
     try:
-        failures.record(
-            path, failures.load(path), failures.failed_in(result), ran if complete else None
-        )
+        failures.record(path, old, now, ran if complete else None)
     except OSError as exc:
         runner.log(f"Could not record the failed tests in {path}: {exc}", level=logging.WARNING)
