@@ -4,6 +4,7 @@ worker runs, which tests did not run and why, what is left."""
 from __future__ import annotations
 
 import unittest
+from typing import Any
 
 from django_testkit.parallel.ledger import INTERRUPTED, Assignment, Ledger, NotRun
 from django_testkit.parallel.protocol import AddSkip, StartTest, StopTest
@@ -174,3 +175,34 @@ def test_a_unit_past_its_estimate_is_expected_to_go_on_at_its_own_pace() -> None
     work.note(StopTest(0, None))
     work.note(StartTest(1))  # one of three tests finished, the second runs
     assert ledger.remaining_for({1: work}, 106.0) == 12.0
+
+
+def test_failed_first_units_lead_their_group_in_the_strategys_order() -> None:
+    from types import SimpleNamespace
+
+    from django_testkit.parallel.controller import _first_first
+    from django_testkit.parallel.scheduling import DurationStrategy, Unit
+
+    units = [
+        Unit("a.TestCaseA", 0, 0, 1),
+        Unit("a.TestCaseB", 1, 0, 1),
+        Unit("a.SimpleC", 2, 1, 1),
+        Unit("a.SimpleD", 3, 1, 1),
+    ]
+    durations = {"a.TestCaseA": 1.0, "a.TestCaseB": 5.0, "a.SimpleC": 9.0, "a.SimpleD": 2.0}
+    context: Any = SimpleNamespace(strategy=DurationStrategy(), durations=durations)
+    context.first = frozenset()
+    assert [unit.key for unit in _first_first(context, units)] == [
+        "a.TestCaseB",
+        "a.TestCaseA",
+        "a.SimpleC",
+        "a.SimpleD",
+    ]
+    # A failed class goes first inside its own group, never before an earlier group.
+    context.first = frozenset({"a.TestCaseA", "a.SimpleD"})
+    assert [unit.key for unit in _first_first(context, units)] == [
+        "a.TestCaseA",
+        "a.TestCaseB",
+        "a.SimpleD",
+        "a.SimpleC",
+    ]

@@ -4,6 +4,7 @@ coloured by how it ended, and the lower bound with how far the run was from it."
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -59,6 +60,12 @@ def _read(path: Path) -> tuple[_Page, str]:
 
 def test_a_parallel_run_with_a_crash_draws_every_worker_and_class(project: Path) -> None:
     page_path = project / "timeline.html"
+    # Recorded as the longest class, the crashing one goes first, so that a new worker
+    # takes over its slot while classes are still waiting (after the last, none would).
+    store = project / ".testkit" / "durations.json"
+    store.parent.mkdir()
+    trouble = {"work.tests.test_trouble.TroubleTests": 100.0}
+    store.write_text(json.dumps({"format": 1, "units": trouble}), encoding="utf-8")
     env = {"POOL_OUTCOMES": "1", "POOL_CRASH": "exit"}
     run = run_tests(project, "--parallel", "2", "--timeline", str(page_path), env=env)
     assert run.returncode == 1, run.describe()
