@@ -22,12 +22,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="version",
         version=f"django-testkit {__version__}",
     )
+    from django_testkit.combine.command import add_parser
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     parser = build_parser()
-    parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.command == "combine":
+        from django_testkit.combine.command import run
+
+        return run(args)
     parser.print_help()
     return 0

@@ -30,7 +30,6 @@ from typing import Any
 from xml.etree import ElementTree
 
 from django_testkit import _compat
-from django_testkit.files import write_bytes
 
 #: Characters XML 1.0 cannot hold, even escaped.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -258,8 +257,3 @@ def document(recorder: Recorder, properties: Mapping[str, str], name: str) -> by
     ElementTree.indent(root)
     text: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return text + b"\n"
-
-
-def write(path: str, recorder: Recorder, properties: Mapping[str, str], name: str) -> None:
-    """Write the report to ``path`` atomically (readers see the old file or the new one)."""
-    write_bytes(Path(path), document(recorder, properties, name))

@@ -23,6 +23,7 @@ from django_testkit.specs import (
     ReportSpec,
     choice_of,
     cov_given,
+    parse_artifacts,
     parse_boolean,
     parse_count,
     parse_durations_file,
@@ -224,6 +225,15 @@ class TestkitConfig:
         "Write the run's outcomes to PATH as JUnit XML (one testcase per test, with the "
         "time it took where it ran), for CI systems to show.",
         metavar="PATH",
+    )
+    artifacts: str = option(
+        "",
+        parse_artifacts,
+        _RUN,
+        "Write the run's results into the folder DIR for `python -m django_testkit combine`: "
+        "coverage data, JUnit XML, durations, failed tests and a manifest (shard, "
+        "selection, configuration, versions).",
+        metavar="DIR",
     )
     timeline: str = option(
         "",

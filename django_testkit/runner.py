@@ -116,6 +116,15 @@ class TestkitRunner(DiscoverRunner):
         #: when something failed last time).
         self.failed_before: Any = None
         self.selected: list[str] | None = None
+        #: The test labels the run was given, for the artifacts' manifest.
+        self.labels: list[str] = []
+        #: No labels, tags, -k or --last-failed narrowed the suite (a shard's cut aside).
+        self.whole_selection = False
+        #: Under --shard: the split's fingerprint and how many tests it cut from.
+        self.shard_split = ""
+        self.shard_selected = 0
+        #: Class durations this run measured.
+        self.measured: dict[str, float] = {}
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
@@ -140,9 +149,11 @@ class TestkitRunner(DiscoverRunner):
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:
         # Django 4.2 also takes extra_tests; pass every argument on as given.
         labels = args[0] if args else kwargs.get("test_labels")
+        self.labels = list(labels or [])
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
+        self.whole_selection = self.whole_suite
         if self.shard is not None or self.config.last_failed or self.config.failed_first:
             from django_testkit.parallel.selection import selecting
 
@@ -230,7 +241,7 @@ class TestkitRunner(DiscoverRunner):
             or getattr(self.test_runner, "resultclass", None)
             or unittest.TextTestResult
         )
-        if self.config.junit_xml:
+        if self.config.junit_xml or self.config.artifacts:
             from django_testkit import files, junit
 
             self.junit = junit.Recorder(files.project_dir())
@@ -299,16 +310,22 @@ class TestkitRunner(DiscoverRunner):
 
             failed += report_pool(self, suite)
             incomplete = suite.incomplete_coverage()
-        elif self.clock is not None and self.shard is None and not result.shouldStop:
+            self.measured = dict(suite.measured)
+        elif self.clock is not None and not result.shouldStop:
             from django_testkit.parallel.durations import record_durations
 
-            measured = self.clock.finish()
+            self.measured = self.clock.finish()
             present = set(self.clock.keys) if self.whole_suite else None
-            record_durations(self, None, measured, present)
+            if self.shard is None:
+                record_durations(self, None, self.measured, present)
+        junit_report = b""
         if self.junit is not None:
+            from django_testkit.parallel.runreports import junit_report as make_report
             from django_testkit.parallel.runreports import write_junit
 
-            write_junit(self, suite)
+            junit_report = make_report(self, suite)
+            if self.config.junit_xml:
+                write_junit(self, junit_report)
         complete = not result.shouldStop and not (
             isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
         )
@@ -317,12 +334,16 @@ class TestkitRunner(DiscoverRunner):
         remember_failures(self, result, self.failed_before, self.selected, complete)
         with self.phase("coverage and reports"):
             self.coverage_status = self.coverage.report(self, failed, incomplete)
-        if self.config.timeline:
-            if self.clock is not None:
-                self.clock.finish()
-            from django_testkit.parallel.runreports import write_timeline
+        if self.config.timeline or self.config.artifacts:
+            from django_testkit.parallel.runreports import timeline_of, write_timeline
 
-            write_timeline(self, suite, result)
+            timeline, failed_in = timeline_of(self, suite, result)
+            if self.config.timeline:
+                write_timeline(self, timeline, failed_in)
+            if self.config.artifacts:
+                from django_testkit.combine.artifacts import write_artifacts
+
+                write_artifacts(self, result, failed, incomplete, junit_report, timeline)
         return failed
 
     def plan_databases(self, needed: Any) -> DatabasePlan:

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.files import check_destination
+from django_testkit.files import (
+    DIRECTORY,
+    MISSING,
+    check_destination,
+    destination_problem,
+    kind_of,
+)
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -239,6 +245,30 @@ def report_path(example: str) -> Callable[[object, str], str]:
 
 
 parse_junit_xml = report_path("reports/junit.xml")
+
+
+def parse_artifacts(value: object, where: str) -> str:
+    """A folder to write a run's artifacts into ("" for none): a directory, or a path
+    where one can be made, in which files can be created (checked now)."""
+    text = parse_path(value, where).strip()
+    if not text:
+        return ""
+    try:
+        kind = kind_of(text)
+    except OSError as error:
+        kind, problem = "", f"it cannot be looked at ({error.strerror or error})"
+    else:
+        problem = "it is not a directory" if kind not in (DIRECTORY, MISSING) else ""
+    if not problem:
+        problem = destination_problem(PurePath(text, "manifest.json").as_posix()) or ""
+    if problem:
+        raise ConfigurationError(
+            f"{where} = {text!r} cannot take the run's artifacts: {problem}; give a folder "
+            "(new or existing) in a writable place, such as 'artifacts/shard-1'."
+        )
+    return text
+
+
 parse_timeline = report_path("reports/timeline.html")
 
 

@@ -134,11 +134,16 @@ class Two(unittest.TestCase):
 def test_select_keeps_classes_whole_and_says_what_it_runs() -> None:
     tests = [One("test_a"), One("test_b"), Two("test_c")]
     key = f"{__name__}.One"
-    first, line = select(tests, Shard(1, 2, "--shard"), {key: 5.0})
-    second, _ = select(tests, Shard(2, 2, "--shard"), {key: 5.0})
+    first, line, split_id = select(tests, Shard(1, 2, "--shard"), {key: 5.0})
+    second, _, other_id = select(tests, Shard(2, 2, "--shard"), {key: 5.0})
     assert [test.id().rsplit(".", 1)[1] for test in first] == ["test_a", "test_b"]
     assert [test.id().rsplit(".", 1)[1] for test in second] == ["test_c"]
     assert line == (
         "Shard 1/2 (--shard): 2 of 3 tests, 1 of 2 classes, ~5.0s of ~7.5s "
         "(1 of 2 classes with recorded durations)."
     )
+    # Both jobs cut the suite the same way, so their splits carry one fingerprint; other
+    # durations cut it another way.
+    assert split_id == other_id
+    other = {f"{__name__}.Two": 50.0, key: 1.0}
+    assert select(tests, Shard(1, 2, "--shard"), other)[2] != split_id

@@ -22,7 +22,8 @@ from django_testkit.exceptions import ConfigurationError, TestkitError
 from django_testkit.options import Source
 
 
-def _app_roots(rules: dict[str, float]) -> dict[str, str]:
+def app_roots(rules: dict[str, float]) -> dict[str, str]:
+    """The folder (relative to the current one) of each installed app a rule names."""
     from django.apps import apps
 
     return {
@@ -144,8 +145,10 @@ def has_thresholds(config: Any, cov: Any) -> bool:
     )
 
 
-def shortfalls(runner: Any, cov: Any, report: dict[str, Any], failed: int) -> list[Any]:
-    config = runner.config
+def shortfalls(
+    config: Any, cov: Any, report: dict[str, Any], failed: int, roots: Any = app_roots
+) -> list[Any]:
+    """Every threshold's shortfall and note; ``roots`` finds the apps that rules name."""
     precision = int(cov.get_option("report:precision") or 0)
     found: list[Any] = []
     minimum = _total_minimum(config, cov)
@@ -153,7 +156,7 @@ def shortfalls(runner: Any, cov: Any, report: dict[str, Any], failed: int) -> li
         found.append(thresholds.check_total(report, minimum, precision))
     rules = config.cov_fail_under_paths
     if rules:
-        found.extend(thresholds.check_paths(report, rules, precision, _app_roots(rules)))
+        found.extend(thresholds.check_paths(report, rules, precision, roots(rules)))
     if config.diff_fail_under is not None:
         found.extend(_diff(config, report, precision))
     if config.cov_baseline:
@@ -209,13 +212,21 @@ def findings(runner: Any, coverage_on: Any, failed: int) -> Findings:
     A report that cannot be written is one line, printed here, and the data is kept.
     """
     cov = coverage_on.session.finish()
+    return assess(cov, coverage_on.reports, runner.config, runner.whole_suite, failed)
+
+
+def assess(
+    cov: Any, specs: Any, config: Any, whole_suite: bool, failed: int, roots: Any = app_roots
+) -> Findings:
+    """Write the reports ``specs`` of the combined data ``cov``, then check the thresholds
+    of ``config``; ``roots`` finds the folders of the apps that path rules name."""
     try:
-        written = _write_reports(cov, coverage_on.reports, sys.stdout)
-        report = reports.numbers(cov) if has_thresholds(runner.config, cov) else None
+        written = _write_reports(cov, specs, sys.stdout)
+        report = reports.numbers(cov) if has_thresholds(config, cov) else None
     except NoDataError:
         return Findings(no_data=True)
     try:
-        found = shortfalls(runner, cov, report, failed) if report is not None else []
+        found = shortfalls(config, cov, report, failed, roots) if report is not None else []
     except TestkitError as exc:
         return Findings(problem=f"Coverage: {exc}", reports_written=written)
     except OSError as exc:
@@ -224,6 +235,6 @@ def findings(runner: Any, coverage_on: Any, failed: int) -> Findings:
     return Findings(
         tuple(found),
         reports_written=written,
-        whole_suite=runner.whole_suite,
-        total_from_command_line=runner.config.origin("cov_fail_under") is Source.COMMAND_LINE,
+        whole_suite=whole_suite,
+        total_from_command_line=config.origin("cov_fail_under") is Source.COMMAND_LINE,
     )

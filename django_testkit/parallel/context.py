@@ -82,7 +82,7 @@ def pool_context(runner: Any) -> PoolContext:
         coverage=runner.coverage.worker_spec(),
         refresh_slot=refresh_slot,
         first=runner.run_first,
-        test_durations=bool(config.junit_xml),
+        test_durations=bool(config.junit_xml or config.artifacts),
     )
 
 

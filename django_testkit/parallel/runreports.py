@@ -12,8 +12,8 @@ from django_testkit.parallel.suite import PoolSuite
 from django_testkit.parallel.timeline import Bar, Timeline, render
 
 
-def write_junit(runner: Any, suite: Any) -> None:
-    """Write the JUnit report (the tests a dead worker took along count as errors)."""
+def junit_report(runner: Any, suite: Any) -> bytes:
+    """The JUnit report's text (the tests a dead worker took along count as errors)."""
     import django
 
     from django_testkit._version import __version__
@@ -31,8 +31,17 @@ def write_junit(runner: Any, suite: Any) -> None:
         properties["shuffle_seed"] = str(runner.shuffle_seed)
     if runner.shard is not None:
         properties["shard"] = str(runner.shard)
+    return junit.document(recorder, properties, "django-testkit")
+
+
+def write_junit(runner: Any, report: bytes) -> None:
+    """Write the JUnit report to ``--junit-xml``'s path."""
+    from pathlib import Path
+
+    from django_testkit.files import write_bytes
+
     try:
-        junit.write(runner.config.junit_xml, recorder, properties, "django-testkit")
+        write_bytes(Path(runner.config.junit_xml), report)
     except OSError as exc:
         runner.log(f"Could not write the JUnit report {runner.config.junit_xml}: {exc}")
 
@@ -47,8 +56,10 @@ def failed_classes(result: Any) -> dict[str, str]:
     return {key: f"{len(names)} failed: {', '.join(names[:5])}" for key, names in found.items()}
 
 
-def write_timeline(runner: Any, suite: Any, result: Any) -> None:
-    """Write the run's timeline page to ``--timeline``'s path."""
+def timeline_of(runner: Any, suite: Any, result: Any) -> tuple[Timeline, dict[str, str]]:
+    """The run's timeline, and what failed in each class that failed."""
+    if runner.clock is not None:
+        runner.clock.finish()
     failed = failed_classes(result)
     bars: list[Bar] = []
     if isinstance(suite, PoolSuite):
@@ -72,6 +83,11 @@ def write_timeline(runner: Any, suite: Any, result: Any) -> None:
         workers,
         f"django-testkit run, {time.strftime('%Y-%m-%d %H:%M:%S')}",
     )
+    return timeline, failed
+
+
+def write_timeline(runner: Any, timeline: Timeline, failed: dict[str, str]) -> None:
+    """Write the run's timeline page to ``--timeline``'s path."""
     try:
         from pathlib import Path
 

@@ -34,13 +34,16 @@ def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], 
                 runner.run_first = frozenset(
                     _unit_key(test) for test in tests if failed.matches(test.id())
                 )
+        if len(tests) < found:
+            runner.whole_selection = False
         if runner.shard is not None:
             from django_testkit.parallel.shards import select
 
             durations, warning = load_durations(durations_path(config))
             if warning:
                 runner.log(warning, level=logging.WARNING)
-            tests, line = select(tests, runner.shard, durations)
+            runner.shard_selected = len(tests)
+            tests, line, runner.shard_split = select(tests, runner.shard, durations)
             runner.log(line)
         if len(tests) < found:
             runner.whole_suite = False

@@ -11,7 +11,9 @@ so every job of one pipeline computes the same one.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,16 +105,25 @@ def _key(test: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def digest(parts: Sequence[Sequence[Unit]]) -> str:
+    """A fingerprint of a split: equal for jobs that cut the same suite the same way."""
+    assigned = sorted((unit.key, number) for number, part in enumerate(parts) for unit in part)
+    text = json.dumps([len(parts), assigned], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def select(
     tests: Sequence[Any], shard: Shard, durations: Mapping[str, float]
-) -> tuple[list[Any], str]:
-    """The tests of ``shard`` (in their order) and one line saying what it runs."""
+) -> tuple[list[Any], str, str]:
+    """The tests of ``shard`` (in their order), one line saying what it runs, and the
+    split's :func:`digest`."""
     by_key: dict[str, list[Any]] = {}
     for test in tests:
         by_key.setdefault(_key(test), []).append(test)
     units = [Unit(key, index, 0, len(group)) for index, (key, group) in enumerate(by_key.items())]
     estimates = estimate_durations(units, durations)
-    mine = part_of(shard, units, estimates)
+    parts = split(units, estimates, shard.total)
+    mine = parts[shard.index - 1]
     keys = {unit.key for unit in mine}
     chosen = [test for test in tests if _key(test) in keys]
     seconds = sum(estimates[unit.key] for unit in mine)
@@ -123,7 +134,7 @@ def select(
         f"{len(mine)} of {len(units)} classes, ~{seconds:.1f}s of ~{whole:.1f}s "
         f"({recorded} of {len(units)} classes with recorded durations)."
     )
-    return chosen, summary
+    return chosen, summary, digest(parts)
 
 
 def shard_of(config: Any) -> Shard | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 WIDTH = 1000
 LABEL = 150
@@ -46,11 +47,15 @@ class Timeline:
     bars: list[Bar] = field(default_factory=list)
     workers: int = 1
     title: str = "django-testkit run"
+    #: Phases of several runs drawn together (combine): group -> its phases; a bar's
+    #: lane "GROUP · worker 1" is drawn under its group's phases.
+    phase_rows: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
 
     def tests_phase(self) -> tuple[float, float]:
-        found = [(start, end) for name, start, end in self.phases if name == "tests"]
+        every = [*self.phases, *(phase for row in self.phase_rows.values() for phase in row)]
+        found = [(start, end) for name, start, end in every if name == "tests"]
         if found:
-            return found[0]
+            return min(start for start, _ in found), max(end for _, end in found)
         return (min((b.start for b in self.bars), default=self.started), self.ended)
 
     def bound(self) -> tuple[float, float, float]:
@@ -84,6 +89,9 @@ def _rect(x: float, y: float, width: float, colour: str, tip: str, text: str = "
     )
 
 
+GROUP = " · "
+
+
 def _lanes(timeline: Timeline) -> dict[str, list[Bar]]:
     lanes: dict[str, list[Bar]] = {}
     for bar in sorted(timeline.bars, key=lambda bar: (bar.lane, bar.start)):
@@ -91,27 +99,79 @@ def _lanes(timeline: Timeline) -> dict[str, list[Bar]]:
     return lanes
 
 
+def _rows(timeline: Timeline) -> list[tuple[str, list[Any]]]:
+    """The page's rows, top down: phases, then lanes (each group's phases above its lanes)."""
+    rows: list[tuple[str, Any]] = []
+    if timeline.phases or not timeline.phase_rows:
+        rows.append(("phases", timeline.phases))
+    groups: dict[str, list[Any]] = {group: [] for group in timeline.phase_rows}
+    loose: list[Any] = []
+    for lane, bars in _lanes(timeline).items():
+        group = lane.split(GROUP)[0] if GROUP in lane else ""
+        (groups.setdefault(group, []) if group else loose).append((lane, bars))
+    rows.extend(loose)
+    for group in sorted(groups):
+        if group in timeline.phase_rows:
+            rows.append((f"{group}{GROUP}phases", timeline.phase_rows[group]))
+        rows.extend(groups[group])
+    return rows
+
+
+def to_document(timeline: Timeline) -> dict[str, Any]:
+    """The timeline as JSON data, in seconds from its start (for a run's artifacts)."""
+    origin = timeline.started
+    return {
+        "title": timeline.title,
+        "workers": timeline.workers,
+        "seconds": timeline.ended - origin,
+        "phases": [[name, start - origin, end - origin] for name, start, end in timeline.phases],
+        "bars": [
+            [bar.lane, bar.key, bar.start - origin, bar.end - origin, bar.ending, bar.pid]
+            for bar in timeline.bars
+        ],
+    }
+
+
+def together(parts: list[tuple[str, Mapping[str, Any]]], title: str) -> Timeline:
+    """Several runs' timelines (``to_document`` data, by group name) side by side, each
+    from its own start: the shards of one CI run, as the CI ran them at once."""
+    bars: list[Bar] = []
+    rows: dict[str, list[tuple[str, float, float]]] = {}
+    workers, ended = 0, 0.0
+    for group, data in parts:
+        workers += int(data["workers"])
+        ended = max(ended, float(data["seconds"]))
+        rows[group] = [(str(n), float(s), float(e)) for n, s, e in data["phases"]]
+        for lane, key, start, end, ending, pid in data["bars"]:
+            bars.append(
+                Bar(f"{group}{GROUP}{lane}", str(key), float(start), float(end), ending, int(pid))
+            )
+    return Timeline(0.0, ended, [], bars, workers, title, rows)
+
+
 def render(timeline: Timeline, failures: Mapping[str, str] | None = None) -> str:
     """The page; ``failures`` says, per class key, what went wrong (for the hover text)."""
     failures = failures or {}
-    lanes = _lanes(timeline)
-    rows = 2 + len(lanes)
+    layout = _rows(timeline)
+    rows = 1 + len(layout)
     height = rows * ROW + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         'role="img" aria-label="timeline">'
     ]
-    parts.append(f'<text x="4" y="{ROW - 9}" class="lane">phases</text>')
-    for index, (name, start, end) in enumerate(timeline.phases):
-        x = _x(start, timeline)
-        width = _x(end, timeline) - x
-        tip = f"{name}: {end - start:.2f}s"
-        parts.append(_rect(x, 2, width, PHASE_COLOURS[index % len(PHASE_COLOURS)], tip, name))
-    for row, (lane, bars) in enumerate(lanes.items(), start=1):
-        y = row * ROW + 8
+    for row, (lane, items) in enumerate(layout):
+        y = row * ROW + (8 if row else 2)
         parts.append(f'<text x="4" y="{y + 16}" class="lane">{html.escape(lane)}</text>')
+        if lane == "phases" or lane.endswith(f"{GROUP}phases"):
+            for index, (name, start, end) in enumerate(items):
+                x = _x(start, timeline)
+                width = _x(end, timeline) - x
+                tip = f"{name}: {end - start:.2f}s"
+                colour = PHASE_COLOURS[index % len(PHASE_COLOURS)]
+                parts.append(_rect(x, y, width, colour, tip, name))
+            continue
         previous_pid = 0
-        for bar in bars:
+        for bar in items:
             x = _x(bar.start, timeline)
             width = _x(bar.end, timeline) - x
             what = {"passed": "passed", "failed": "failed", "died": "its worker died"}
