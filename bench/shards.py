@@ -14,9 +14,12 @@ a time, each shard a whole ``manage.py test --parallel 2`` run, for two splits:
     what a naive CI split does: the classes in discovery order cut into N runs of
     consecutive classes with (nearly) the same number of tests, passed as labels.
 
-For each split and round: the slowest shard's wall time over the ideal, the four
-shards' wall times summed and shared evenly (``total / N``). Prints the median and
-the spread over the rounds. Run from the repository root: ``python bench/shards.py``.
+Every shard measures coverage (``--cov``); the duration split's shards also write
+``--artifacts``, and ``python -m django_testkit combine`` then judges them as one
+run. For each split and round: the slowest shard's wall time over the ideal, the
+shards' wall times summed and shared evenly (``total / N``); and combine's own wall
+time. Prints the median and the spread over the rounds. Run from the repository
+root: ``python bench/shards.py``.
 """
 
 from __future__ import annotations
@@ -102,10 +105,11 @@ def count_split(labels: Sequence[str], shards: int) -> list[list[str]]:
     return parts
 
 
-def timed(project: Path, args: Sequence[str]) -> float:
+def timed(project: Path, args: Sequence[str], command: Sequence[str] = ()) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(project)]), "CI": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    argv = [sys.executable, "manage.py", "test", "--noinput", "--parallel", "2", *args]
+    test = ["manage.py", "test", "--noinput", "--parallel", "2", "--cov"]
+    argv = [sys.executable, *(command or test), *args]
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - started
@@ -115,11 +119,15 @@ def timed(project: Path, args: Sequence[str]) -> float:
 
 
 def one_round(project: Path, labels: Sequence[str], shards: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {"duration": [], "count": []}
+    times: dict[str, list[float]] = {"duration": [], "count": [], "combine": []}
     parts = count_split(labels, shards)
+    folders = [str(project / "artifacts" / f"shard-{number}") for number in range(1, shards + 1)]
     for number in range(1, shards + 1):
-        times["duration"].append(timed(project, ["--shard", f"{number}/{shards}"]))
+        artifacts = ["--artifacts", folders[number - 1]]
+        times["duration"].append(timed(project, ["--shard", f"{number}/{shards}", *artifacts]))
         times["count"].append(timed(project, parts[number - 1]))
+    combine = ["-m", "django_testkit", "combine", "--no-record", "--cov-report="]
+    times["combine"].append(timed(project, folders, combine))
     return times
 
 
@@ -139,8 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="shard-bench-") as scratch:
         project = Path(scratch) / "project"
         labels = generate(project, seconds)
+        combined: list[float] = []
         for number in range(1, args.rounds + 1):
             times = one_round(project, labels, args.shards)
+            combined += times.pop("combine")
+            print(f"round {number} combine : {combined[-1]:.2f} s for {args.shards} shards")
             for split, walls in times.items():
                 ideal = sum(walls) / args.shards
                 ratio = max(walls) / ideal
@@ -154,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("split     slowest shard / ideal: median (min-max)")
     for split, values in ratios.items():
         print(f"{split:9} {statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})")
+    print(
+        f"combine   {statistics.median(combined):.2f}s ({min(combined):.2f}-{max(combined):.2f}) "
+        f"for the {args.shards} shards' artifacts"
+    )
     return 0
 
 

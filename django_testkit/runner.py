@@ -31,7 +31,7 @@ from django_testkit.databases.setup import (
     setup_test_databases,
     teardown_test_databases,
 )
-from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED, ConfigurationError
+from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED
 from django_testkit.interrupts import (
     INTERRUPTED_EXIT_STATUS,
     results_survive_interrupts,
@@ -39,7 +39,7 @@ from django_testkit.interrupts import (
 )
 from django_testkit.parallel.arguments import (
     accept_parallel_auto,
-    max_workers,
+    resolve_parallel,
     runner_kwargs_for_workers,
 )
 from django_testkit.parallel.suite import PoolSuite
@@ -49,38 +49,6 @@ if TYPE_CHECKING:
     from django_testkit.parallel.classclock import ClassClock
     from django_testkit.parallel.deadline import Deadline
     from django_testkit.parallel.shards import Shard
-
-
-def resolve_parallel(value: object) -> int:
-    """Turn a ``parallel`` argument into a worker count, as ``manage.py test`` does.
-
-    ``"auto"`` means :func:`django.test.runner.get_max_test_processes`
-    (``DJANGO_TEST_PROCESSES`` or the CPU count), whatever the start method.
-    """
-    if value is None:
-        return 0
-    if value == "auto":
-        return max_workers()
-    count = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        count = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        count = int(value)
-    if count is None or count < 0:
-        problem = "is negative" if count is not None else "is not a worker count"
-        raise ConfigurationError(
-            f"TestkitRunner(parallel={value!r}) {problem}; pass 0 or 1 to run in-process, "
-            "N >= 2 or 'auto' for workers (command line: --parallel N or --parallel auto)."
-        )
-    return count
-
-
-def _each_test(suite: Any) -> Any:
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            yield from _each_test(item)
-        else:
-            yield item
 
 
 class TestkitRunner(DiscoverRunner):
@@ -168,7 +136,9 @@ class TestkitRunner(DiscoverRunner):
         self.failed_before = known_failures(self)
         if self.failed_before:
             # Which of them this run can clear: the tests it holds.
-            self.selected = [test.id() for test in _each_test(suite)]
+            from django_testkit.parallel.selection import each_test
+
+            self.selected = [test.id() for test in each_test(suite)]
         # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
         include_mirror_primaries(suite)
         return suite
@@ -318,14 +288,6 @@ class TestkitRunner(DiscoverRunner):
             present = set(self.clock.keys) if self.whole_suite else None
             if self.shard is None:
                 record_durations(self, None, self.measured, present)
-        junit_report = b""
-        if self.junit is not None:
-            from django_testkit.parallel.runreports import junit_report as make_report
-            from django_testkit.parallel.runreports import write_junit
-
-            junit_report = make_report(self, suite)
-            if self.config.junit_xml:
-                write_junit(self, junit_report)
         complete = not result.shouldStop and not (
             isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
         )
@@ -334,16 +296,11 @@ class TestkitRunner(DiscoverRunner):
         remember_failures(self, result, self.failed_before, self.selected, complete)
         with self.phase("coverage and reports"):
             self.coverage_status = self.coverage.report(self, failed, incomplete)
-        if self.config.timeline or self.config.artifacts:
-            from django_testkit.parallel.runreports import timeline_of, write_timeline
+        if self.junit is not None or self.config.timeline:
+            from django_testkit.combine.afterrun import leave_results
 
-            timeline, failed_in = timeline_of(self, suite, result)
-            if self.config.timeline:
-                write_timeline(self, timeline, failed_in)
-            if self.config.artifacts:
-                from django_testkit.combine.artifacts import write_artifacts
-
-                write_artifacts(self, result, failed, incomplete, junit_report, timeline)
+            # 1 when the artifacts could not be written: a CI's combine would miss them.
+            failed += leave_results(self, suite, result, failed, incomplete)
         return failed
 
     def plan_databases(self, needed: Any) -> DatabasePlan:

@@ -8,7 +8,7 @@ import pytest
 from django.test.runner import get_max_test_processes
 
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.runner import resolve_parallel
+from django_testkit.parallel.arguments import resolve_parallel
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 0), (0, 0), (1, 1), (4, 4), ("3", 3)])

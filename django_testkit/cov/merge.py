@@ -23,8 +23,9 @@ ALIASES = "django_testkit_checkouts"
 
 def moved(value: Any, old: str, new: str) -> Any:
     """``value`` (a path, a list of them, or anything else) with checkout ``old`` as ``new``."""
-    if isinstance(value, str) and (value == old or value.startswith(old.rstrip("/") + "/")):
-        return new.rstrip("/") + value[len(old.rstrip("/")) :]
+    old = old.rstrip("/")
+    if isinstance(value, str) and (value == old or value.startswith(old + "/")):
+        return new.rstrip("/") + value[len(old) :]
     if isinstance(value, list):
         return [moved(item, old, new) for item in value]
     return value

@@ -66,3 +66,27 @@ def runner_kwargs_for_workers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
             continue
         kept[name] = value
     return kept
+
+
+def resolve_parallel(value: object) -> int:
+    """Turn a ``parallel`` argument into a worker count, as ``manage.py test`` does.
+
+    ``"auto"`` means :func:`django.test.runner.get_max_test_processes`
+    (``DJANGO_TEST_PROCESSES`` or the CPU count), whatever the start method.
+    """
+    if value is None:
+        return 0
+    if value == "auto":
+        return max_workers()
+    count = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        count = int(value)
+    if count is None or count < 0:
+        problem = "is negative" if count is not None else "is not a worker count"
+        raise ConfigurationError(
+            f"TestkitRunner(parallel={value!r}) {problem}; pass 0 or 1 to run in-process, "
+            "N >= 2 or 'auto' for workers (command line: --parallel N or --parallel auto)."
+        )
+    return count
