@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django_testkit.parallel.keys import class_key
+
 
 class ClassClock:
     """Seconds per class key, measured as tests stop in one process."""
@@ -40,7 +42,7 @@ class ClassClock:
         cls = self._class
         if cls is None or not self._last_stop:
             return
-        key = f"{cls.__module__}.{cls.__qualname__}"
+        key = class_key(cls)
         self.measured[key] = self.measured.get(key, 0.0) + self._last_stop - self._since
         self.spans.append((key, self._since, self._last_stop))
         self.keys[key] = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from django_testkit.parallel import failures
 from django_testkit.parallel.durations import durations_path, load_durations
+from django_testkit.parallel.keys import key_of
 
 
 def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -33,7 +34,7 @@ def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], 
             runner.log(line)
             if config.failed_first:
                 runner.run_first = frozenset(
-                    _unit_key(test) for test in tests if failed.matches(test.id())
+                    key_of(test) for test in tests if failed.matches(test.id())
                 )
         if len(tests) < found:
             runner.whole_selection = False
@@ -51,11 +52,6 @@ def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], 
         return make_suite(tests)
 
     return build
-
-
-def _unit_key(test: Any) -> str:
-    cls = type(test)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def known_failures(runner: Any) -> failures.Failed:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.parallel.keys import key_of
 from django_testkit.parallel.scheduling import Unit, estimate_durations
 
 #: CI systems that number parallel jobs themselves: name, index and total variables,
@@ -100,11 +101,6 @@ def part_of(shard: Shard, units: Sequence[Unit], estimates: Mapping[str, float])
     return split(units, estimates, shard.total)[shard.index - 1]
 
 
-def _key(test: Any) -> str:
-    cls = type(test)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def digest(parts: Sequence[Sequence[Unit]]) -> str:
     """A fingerprint of a split: equal for jobs that cut the same suite the same way."""
     assigned = sorted((unit.key, number) for number, part in enumerate(parts) for unit in part)
@@ -119,13 +115,13 @@ def select(
     split's :func:`digest`."""
     by_key: dict[str, list[Any]] = {}
     for test in tests:
-        by_key.setdefault(_key(test), []).append(test)
+        by_key.setdefault(key_of(test), []).append(test)
     units = [Unit(key, index, 0, len(group)) for index, (key, group) in enumerate(by_key.items())]
     estimates = estimate_durations(units, durations)
     parts = split(units, estimates, shard.total)
     mine = parts[shard.index - 1]
     keys = {unit.key for unit in mine}
-    chosen = [test for test in tests if _key(test) in keys]
+    chosen = [test for test in tests if key_of(test) in keys]
     seconds = sum(estimates[unit.key] for unit in mine)
     whole = sum(estimates.values())
     recorded = sum(unit.key in durations for unit in units)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit import _compat
+from django_testkit.parallel.keys import key_of
 
 if TYPE_CHECKING:
     from django_testkit.parallel.poolspec import NotRun, PoolContext, Schedule, Span
@@ -33,8 +34,7 @@ if TYPE_CHECKING:
 
 def unit_key(tests: list[Any]) -> str:
     """A unit's stable name: its TestCase class's module and qualified name."""
-    cls = type(tests[0])
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return key_of(tests[0])
 
 
 #: Scratch directories (snapshots, stack dumps) are named for the run's process id.
