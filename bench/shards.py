@@ -58,6 +58,17 @@ USE_TZ = True
 """
 
 
+WORK = """\
+import time
+
+
+def nap(seconds):
+    if seconds > 0:
+        time.sleep(seconds)
+    return seconds
+"""
+
+
 def class_seconds(total: float) -> list[float]:
     """48 class times, skewed (a few slow classes), adding up to ``total``."""
     raw = [0.6 + 13.4 * (index / (CLASSES - 1)) ** 4 for index in range(CLASSES)]
@@ -75,14 +86,16 @@ def generate(dest: Path, seconds: Sequence[float]) -> list[str]:
     (dest / "shardproject" / "__init__.py").write_text("", encoding="utf-8")
     (dest / "shardproject" / "settings.py").write_text(SETTINGS, encoding="utf-8")
     (dest / "shardapp" / "__init__.py").write_text("", encoding="utf-8")
+    # Code for coverage to measure: every test sleeps through it.
+    (dest / "shardapp" / "work.py").write_text(WORK, encoding="utf-8")
     (dest / "shardapp" / "tests" / "__init__.py").write_text("", encoding="utf-8")
     labels, units = [], {}
     for index, total in enumerate(seconds):
         module = f"test_c{index:02d}"
-        lines = ["import time", "", "from django.test import SimpleTestCase", "", ""]
-        lines.append(f"class C{index:02d}Tests(SimpleTestCase):")
+        lines = ["from django.test import SimpleTestCase", "", "from shardapp.work import nap"]
+        lines += ["", "", f"class C{index:02d}Tests(SimpleTestCase):"]
         for test in range(TESTS_PER_CLASS):
-            lines += [f"    def test_{test}(self):", f"        time.sleep({total / 4!r})", ""]
+            lines += [f"    def test_{test}(self):", f"        nap({total / 4!r})", ""]
         path = dest / "shardapp" / "tests" / f"{module}.py"
         path.write_text("\n".join(lines), encoding="utf-8")
         label = f"shardapp.tests.{module}.C{index:02d}Tests"
@@ -108,8 +121,9 @@ def count_split(labels: Sequence[str], shards: int) -> list[list[str]]:
 def timed(project: Path, args: Sequence[str], command: Sequence[str] = ()) -> float:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(project)]), "CI": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    test = ["manage.py", "test", "--noinput", "--parallel", "2", "--cov"]
-    argv = [sys.executable, *(command or test), *args]
+    test = ["manage.py", "test", "--noinput", "--parallel", "2"]
+    # --cov last: it takes an optional SOURCE, and would take a test label for one.
+    argv = [sys.executable, *(command or test), *args, *([] if command else ["--cov"])]
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - started

@@ -243,6 +243,7 @@ def test_coverage_configuration_keeps_its_source_and_omit(
     assert spec.options["run:concurrency"] == ["thread"]
     assert spec.options["run:branch"] is True
     assert spec.data_file == str(tmp_path / "out" / ".coverage")
+    (tmp_path / "billing").mkdir()
     explicit = build_spec(load_config({}, {}, {"cov": ["billing"]}), tmp_path, None)
     assert explicit.options["run:source"] == ["billing"]
 
@@ -254,3 +255,32 @@ def test_a_missing_coverage_config_file_is_one_line(tmp_path: Path) -> None:
         "--cov-config / settings.TESTKIT['COV_CONFIG'] = 'nope.rc' is not a file; give the "
         "path of a .coveragerc, setup.cfg, tox.ini or pyproject.toml."
     )
+
+
+@pytest.mark.parametrize("source", ["shop.tests.test_models", "shop.tests.ItemTests", "nowhere"])
+def test_a_cov_source_that_names_nothing_measurable_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # What `manage.py test --cov shop.tests.test_models` means: the label became SOURCE.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as error:
+        build_spec(load_config({}, {}, {"cov": [source]}), tmp_path, None)
+    assert str(error.value) == (
+        f"--cov = {source!r} is neither a directory nor an importable package or module, so "
+        "coverage would measure nothing; give a directory or package (--cov=shop), or put "
+        "test labels before a bare --cov (manage.py test shop.tests --cov)."
+    )
+    settings = load_config({"COV": [source]})
+    with pytest.raises(ConfigurationError, match=r"^settings.TESTKIT\['COV'\] = "):
+        build_spec(settings, tmp_path, None)
+
+
+def test_a_cov_source_may_be_a_directory_a_file_or_an_importable_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "tool.py").write_text("")
+    sources = ["shop", "tool.py", "json", "django.db.models"]
+    spec = build_spec(load_config({}, {}, {"cov": sources}), tmp_path, None)
+    assert spec.options["run:source"] == sources

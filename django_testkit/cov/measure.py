@@ -143,9 +143,34 @@ def _check_templates(config: TestkitConfig) -> None:
         )
 
 
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _check_sources(config: TestkitConfig) -> None:
+    """Stop when a ``--cov`` SOURCE names nothing coverage could measure: most often a
+    test label that a bare ``--cov`` took for its SOURCE."""
+    for source in config.cov or ():
+        if os.path.exists(source) or _importable(source):
+            continue
+        from django_testkit.config import BY_NAME
+
+        where = BY_NAME["cov"].where(config.origin("cov"))
+        raise ConfigurationError(
+            f"{where} = {source!r} is neither a directory nor an importable package or "
+            "module, so coverage would measure nothing; give a directory or package "
+            "(--cov=shop), or put test labels before a bare --cov "
+            "(manage.py test shop.tests --cov)."
+        )
+
+
 def build_spec(config: TestkitConfig, project: Path, settings_file: str | None) -> CoverageSpec:
     """Read coverage's configuration and add what the run asks for (no measuring yet)."""
     _check_templates(config)
+    _check_sources(config)
     config_file = _config_file(config)
     try:
         probe = coverage.Coverage(config_file=config_file)
