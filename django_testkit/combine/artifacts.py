@@ -120,6 +120,8 @@ def _manifest(runner: Any, result: Any, failed: int, incomplete: str) -> Manifes
             "failures": len(result.failures),
             "errors": len(result.errors),
             "skipped": len(result.skipped),
+            "expected_failures": len(getattr(result, "expectedFailures", ())),
+            "unexpected_successes": len(getattr(result, "unexpectedSuccesses", ())),
             "failed": failed,
             "status": EXIT_TESTS_FAILED if failed else runner.coverage_status,
         },

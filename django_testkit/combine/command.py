@@ -126,8 +126,20 @@ def _coverage(
     return assess(cov, specs, config, whole, failed, lambda rules: roots)
 
 
+#: unittest's words for the counts in its last line, in its order.
+_WORDS = (
+    ("failures", "failures"),
+    ("errors", "errors"),
+    ("skipped", "skipped"),
+    ("expected_failures", "expected failures"),
+    ("unexpected_successes", "unexpected successes"),
+)
+
+
 def _summary(found: Sequence[tuple[Manifest, Path]]) -> list[str]:
-    totals = {name: sum(m.outcome.get(name, 0) for m, _ in found) for name in merging.COUNTS}
+    totals = {
+        name: sum(m.outcome.get(name, 0) for m, _ in found) for name in ("tests", *dict(_WORDS))
+    }
     first = found[0][0]
     versions = ", ".join(f"{name} {version}" for name, version in first.versions.items())
     seconds = max(manifest.seconds for manifest, _ in found)
@@ -136,14 +148,12 @@ def _summary(found: Sequence[tuple[Manifest, Path]]) -> list[str]:
         f"Combined {what} ({versions}): ran {totals['tests']} tests; the longest took "
         f"{seconds:.1f}s."
     ]
-    problems = [f"failures={totals['failures']}"] if totals["failures"] else []
-    problems += [f"errors={totals['errors']}"] if totals["errors"] else []
-    skipped = [f"skipped={totals['skipped']}"] if totals["skipped"] else []
+    counts = [f"{word}={totals[name]}" for name, word in _WORDS if totals[name]]
     failed = sum(manifest.outcome.get("failed", 0) for manifest, _ in found)
-    if failed or problems:
-        lines.append(f"FAILED ({', '.join(problems + skipped) or 'tests were not run'})")
+    if failed:
+        lines.append(f"FAILED ({', '.join(counts) or 'tests were not run'})")
     else:
-        lines.append(f"OK ({', '.join(skipped)})" if skipped else "OK")
+        lines.append(f"OK ({', '.join(counts)})" if counts else "OK")
     for manifest, _ in found:
         if manifest.outcome.get("failed"):
             lines.append(f"  {manifest.label}: {manifest.outcome['failed']} failed or not run.")
