@@ -265,3 +265,28 @@ def test_timelines_of_shards_are_lane_groups_from_their_own_starts() -> None:
     assert order == sorted(order)
     assert "<script" not in page
     assert dataclasses.asdict(combined)["phase_rows"]["shard 2/2"] == [("tests", 0.5, 3.5)]
+
+
+def test_coverage_options_for_shards_without_coverage_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_testkit.cli import main
+
+    folders = []
+    for index in (1, 2):
+        folder = _folder(tmp_path, index, ["test_a"], [])
+        (folder / FILE_NAME).write_text(manifest(index, 2).to_json(), encoding="utf-8")
+        folders.append(str(folder))
+    monkeypatch.chdir(tmp_path)
+    assert main(["combine", *folders, "--cov-fail-under", "80"]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        "combine: --cov-fail-under given, but the shards measured no coverage; run them "
+        "with --cov.\n",
+    )
+    # Without coverage options the shards combine: outcomes only.
+    assert main(["combine", *folders, "--no-record"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1:] == ["OK", "JUnit XML of 2 shard(s) written to junit.xml"]
+    assert (tmp_path / "junit.xml").is_file()

@@ -23,7 +23,7 @@ from typing import Any
 from django_testkit import files
 from django_testkit.combine import manifest as manifests
 from django_testkit.combine import merging
-from django_testkit.combine.manifest import Manifest
+from django_testkit.combine.manifest import CombineError, Manifest
 from django_testkit.exceptions import EXIT_TESTS_FAILED, TestkitError
 from django_testkit.options import Source
 from django_testkit.specs import ReportSpec, parse_optional_minimum, parse_reports
@@ -89,6 +89,21 @@ def _here(found: Sequence[tuple[Manifest, Path]]) -> str:
     """This checkout: where the first shard's checkout is, seen from its working directory."""
     first = found[0][0]
     return os.path.normpath(os.path.join(os.getcwd(), os.path.relpath(first.root, first.cwd)))
+
+
+def _check_coverage_asked(
+    found: Sequence[tuple[Manifest, Path]], args: argparse.Namespace
+) -> None:
+    """Coverage options given to combine for shards that measured none: one line."""
+    if found[0][0].coverage:
+        return
+    given = (("--cov-fail-under", args.cov_fail_under), ("--cov-report", args.cov_report))
+    asked = [flag for flag, value in given if value]
+    if asked:
+        raise CombineError(
+            f"combine: {' and '.join(asked)} given, but the shards measured no coverage; "
+            "run them with --cov."
+        )
 
 
 def _coverage(
@@ -192,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         found = _read(args.folders)
+        _check_coverage_asked(found, args)
         config = _config(found[0][0], args)
         for line in _summary(found):
             print(line)
