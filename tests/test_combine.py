@@ -290,3 +290,18 @@ def test_coverage_options_for_shards_without_coverage_are_one_line(
     out, err = capsys.readouterr()
     assert out.splitlines()[1:] == ["OK", "JUnit XML of 2 shard(s) written to junit.xml"]
     assert (tmp_path / "junit.xml").is_file()
+
+
+def test_a_report_that_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_testkit.cli import main
+
+    folder = _folder(tmp_path, 1, ["test_a"], [])
+    (folder / FILE_NAME).write_text(manifest(None).to_json(), encoding="utf-8")
+    (tmp_path / "taken").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["combine", str(folder), "--junit-xml", "taken", "--no-record"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("combine: could not write taken (it is a directory")
+    assert err.count("\n") == 1

@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--junit-xml",
         metavar="PATH",
-        help="where the merged JUnit XML goes (default: the shards' --junit-xml, else junit.xml)",
+        help="where the merged JUnit XML goes (default: junit.xml)",
     )
     parser.add_argument(
         "--timeline", metavar="PATH", help="write one page with every shard's timeline to PATH"
@@ -98,7 +98,7 @@ def _check_coverage_asked(
     if found[0][0].coverage:
         return
     given = (("--cov-fail-under", args.cov_fail_under), ("--cov-report", args.cov_report))
-    asked = [flag for flag, value in given if value]
+    asked = [flag for flag, value in given if value and any(str(v).strip() for v in value)]
     if asked:
         raise CombineError(
             f"combine: {' and '.join(asked)} given, but the shards measured no coverage; "
@@ -176,10 +176,10 @@ def _summary(found: Sequence[tuple[Manifest, Path]]) -> list[str]:
 
 
 def _write_reports(
-    found: Sequence[tuple[Manifest, Path]], config: Any, args: argparse.Namespace, title: str
+    found: Sequence[tuple[Manifest, Path]], args: argparse.Namespace, title: str
 ) -> None:
     report, ran = merging.junit(found)
-    destination = Path(args.junit_xml or found[0][0].config.get("junit_xml") or "junit.xml")
+    destination = Path(args.junit_xml or "junit.xml")
     files.write_bytes(destination, report)
     print(f"JUnit XML of {len(found)} shard(s) written to {destination}")
     if args.timeline:
@@ -212,11 +212,15 @@ def run(args: argparse.Namespace) -> int:
         for line in _summary(found):
             print(line)
         title = f"django-testkit: {len(found)} shard(s) combined"
-        _write_reports(found, config, args, title)
+        _write_reports(found, args, title)
         failed = sum(manifest.outcome.get("failed", 0) for manifest, _ in found)
         findings = _coverage(found, config, args, failed)
-    except (TestkitError, OSError) as error:
+    except TestkitError as error:
         print(str(error), file=sys.stderr)
+        return EXIT_TESTS_FAILED
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        print(f"combine: could not write{where} ({error.strerror or error}).", file=sys.stderr)
         return EXIT_TESTS_FAILED
     lacking = "; ".join(
         f"{manifest.label}: {manifest.incomplete}" for manifest, _ in found if manifest.incomplete
