@@ -60,6 +60,8 @@ class Case:
     subtests: list[str] = field(default_factory=list)
     started: float = 0.0
     timed: bool = False
+    #: Surefire's re-run elements: (tag, type, message, stack trace).
+    reruns: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _where(owner: Any, attribute: str, project: Path) -> tuple[str, int]:
@@ -254,6 +256,11 @@ def document(recorder: Recorder, properties: Mapping[str, str], name: str) -> by
             if case.kind and case.outcome != "skipped":
                 detail["type"] = _clean(case.kind)
             ElementTree.SubElement(element, case.outcome, detail).text = _clean(case.text) or None
+        for tag, kind, message, trace in case.reruns:
+            again = ElementTree.SubElement(
+                element, tag, {"message": _clean(message[:MESSAGE_LENGTH]), "type": _clean(kind)}
+            )
+            ElementTree.SubElement(again, "stackTrace").text = _clean(trace) or None
     ElementTree.indent(root)
     text: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return text + b"\n"

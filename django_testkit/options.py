@@ -33,6 +33,7 @@ from django_testkit.specs import (
     parse_optional_sources,
     parse_path,
     parse_reports,
+    parse_reruns,
     parse_rules,
     parse_seconds,
     parse_shard,
@@ -209,6 +210,16 @@ class TestkitConfig:
         action=_SWITCH,
         given=lambda value: value or None,
     )
+    rerun_failures: int = option(
+        0,
+        parse_reruns,
+        _RUN,
+        "Run each failed or errored test again in a fresh process, up to N times, before "
+        "the summary; one that passes is reported as flaky and no longer fails the run.",
+        metavar="N",
+    )
+    #: Flaky tests still fail the run (they are listed and counted as flaky all the same).
+    flaky_fails: bool = option(False, parse_boolean)
     shard: str = option(
         "",
         parse_shard,

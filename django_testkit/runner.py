@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 import time
 import unittest
 from argparse import ArgumentParser
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from django_testkit.junit import Recorder
     from django_testkit.parallel.classclock import ClassClock
     from django_testkit.parallel.deadline import Deadline
+    from django_testkit.parallel.reruns import Reruns
     from django_testkit.parallel.shards import Shard
 
 
@@ -107,6 +109,12 @@ class TestkitRunner(DiscoverRunner):
         self.clock: ClassClock | None = None
         #: The per-test deadline of an in-process run under ``--timeout``.
         self.deadline: Deadline | None = None
+        #: ``--rerun-failures``: None when off.
+        self.reruns: Reruns | None = None
+        if self.config.rerun_failures:
+            from django_testkit.parallel.reruns import Reruns
+
+            self.reruns = Reruns.of(self)
 
     @classmethod
     def add_arguments(cls, parser: ArgumentParser) -> None:
@@ -206,6 +214,9 @@ class TestkitRunner(DiscoverRunner):
 
     def get_test_runner_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_test_runner_kwargs()
+        if self.reruns is not None:
+            # unittest's summary counts the flaky tests too.
+            kwargs["stream"] = self.reruns.stream(kwargs.get("stream") or sys.stderr)
         base: type = (
             kwargs.get("resultclass")
             or getattr(self.test_runner, "resultclass", None)
@@ -244,8 +255,11 @@ class TestkitRunner(DiscoverRunner):
 
             suite.prepare(pool_context(self))
         deadline = self.in_process_deadline(suite)
+        runnable = suite if self.reruns is None else self.reruns.wrap(suite)
         with results_survive_interrupts(self), deadline, self.phase("tests"):
-            result = super().run_suite(suite, **kwargs)
+            result = super().run_suite(runnable, **kwargs)  # type: ignore[arg-type]
+        if self.reruns is not None:
+            self.reruns.report()
         if isinstance(self.databases, TestDatabases):
             # Kept databases are clean only if every test ended (a TransactionTestCase
             # flushes after itself): not if a worker died or was stopped mid-class.

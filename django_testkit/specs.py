@@ -174,6 +174,17 @@ def parse_suffix(value: object, where: str) -> str:
     return text
 
 
+def parse_reruns(value: object, where: str) -> int:
+    """How many times a failed test may run again: 0 (never) or more."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigurationError(
+            f"{where} = {value!r} is not a number of re-runs; use 0 (none) or a whole number "
+            "such as 2."
+        )
+    return int(text)
+
+
 def parse_count(value: object, where: str) -> int:
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit():

@@ -41,7 +41,8 @@ def test_config_travels_to_workers() -> None:
             {},
             "settings.TESTKIT has an unknown key 'REUSEDB'; the known keys are DB_SUFFIX, "
             "REUSE_DB, CREATE_DB, MIRRORS_SEE_PRIMARY_WRITES, SETUP_PROCESSES, TIMEOUT, SCHEDULE, "
-            "START_METHOD, LAST_FAILED, FAILED_FIRST, SHARD, JUNIT_XML, ARTIFACTS, TIMELINE, "
+            "START_METHOD, LAST_FAILED, FAILED_FIRST, RERUN_FAILURES, FLAKY_FAILS, SHARD, "
+            "JUNIT_XML, ARTIFACTS, TIMELINE, "
             "DURATIONS_FILE, "
             "COV, "
             "NO_COV, "
