@@ -11,15 +11,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from django_testkit.junit import Case, Recorder, document
-from django_testkit.parallel.reruns import (
+from django_testkit.parallel.flaky import (
     Attempt,
-    Summary,
     attempts_from_junit,
     collect,
     mark_junit,
     record_flaky,
-    rerun,
 )
+from django_testkit.parallel.reruns import Summary, rerun
 
 
 class Sample(unittest.TestCase):
