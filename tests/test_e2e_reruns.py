@@ -176,3 +176,34 @@ def test_a_bad_rerun_count_is_one_line(project: Path) -> None:
         "ConfigurationError: --rerun-failures = 'x' is not a number of re-runs; use 0 (none) "
         "or a whole number such as 2." in run.stderr
     ), run.describe()
+
+
+DIES_IN_RERUN = """
+import os
+from pathlib import Path
+
+from django.test import SimpleTestCase
+
+MARK = Path(os.environ["RERUN_MARKS"]) / "imported"
+if MARK.exists():
+    os._exit(5)  # the re-run process dies before it can report anything
+MARK.write_text("imported once")
+
+
+class DiesTests(SimpleTestCase):
+    def test_fails(self):
+        self.fail("fails")
+"""
+
+
+def test_a_rerun_process_that_dies_leaves_the_test_failed(project: Path, tmp_path: Path) -> None:
+    (project / "orders" / "tests" / "test_dies.py").write_text(DIES_IN_RERUN)
+    label = "orders.tests.test_dies.DiesTests.test_fails"
+    run = _run(project, tmp_path, label, "--rerun-failures", "1", "--junit-xml", "j.xml")
+    assert run.returncode == 1, run.describe()
+    assert _summary(run) == "FAILED (failures=1)"
+    case = next(ElementTree.parse(project / "j.xml").getroot().iter("testcase"))
+    again = case.find("rerunError")
+    assert again is not None
+    assert again.get("type") == "RerunFailed"
+    assert again.get("message", "").startswith("the re-run process ended with status 5")

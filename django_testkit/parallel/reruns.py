@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from django_testkit import _compat
 from django_testkit.parallel.flaky import (
@@ -85,11 +86,12 @@ def run_again(runner: Any, labels: list[str], number: int) -> dict[str, Attempt]
         done = subprocess.run(
             command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
         )
-        if not report.is_file():
+        try:
+            return attempts_from_junit(report.read_bytes(), labels)
+        except (OSError, ElementTree.ParseError):
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
             why = f"the re-run process ended with status {done.returncode} ({last})"
             return {label: Attempt(False, "error", "RerunFailed", why, why) for label in labels}
-        return attempts_from_junit(report.read_bytes(), labels)
 
 
 def rerun(
