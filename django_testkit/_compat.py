@@ -16,10 +16,22 @@ import multiprocessing
 import subprocess
 import threading
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # --------------------------------------------------------------------------- Django
+
+
+def iter_test_cases(suite: Any) -> Iterator[Any]:
+    """Every test of a suite, however deeply suites are nested, as Django's runner sees it.
+
+    ``django.test.utils.iter_test_cases`` (Django 4.0+) is what the runner itself uses to
+    walk a suite; it is not documented, and django-stubs does not declare it.
+    """
+    from django.test import utils
+
+    walk: Callable[[Any], Iterator[Any]] = utils.iter_test_cases  # type: ignore[attr-defined]
+    return walk(suite)
 
 
 def create_test_db_without_serializing(creation: Any) -> dict[str, Any]:

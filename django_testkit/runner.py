@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.runner import DiscoverRunner
 
-from django_testkit import leftovers
+from django_testkit import _compat, leftovers
 from django_testkit.config import add_arguments, command_line, load_config
 from django_testkit.cov.lifecycle import coverage_for, speaks_for_run
 from django_testkit.databases.facts import plan_from_connections
@@ -144,9 +144,7 @@ class TestkitRunner(DiscoverRunner):
         self.failed_before = known_failures(self)
         if self.failed_before:
             # Which of them this run can clear: the tests it holds.
-            from django_testkit.parallel.selection import each_test
-
-            self.selected = [test.id() for test in each_test(suite)]
+            self.selected = [test.id() for test in _compat.iter_test_cases(suite)]
         # Rows a TransactionTestCase writes through a mirror are flushed with its primary.
         include_mirror_primaries(suite)
         return suite

@@ -405,3 +405,16 @@ def test_options_can_be_made_to_accept_only_their_full_spelling() -> None:
     assert parser.parse_args(["--timeout=3", "--schedule", "x"]).timeout == "3"
     with pytest.raises(SystemExit):
         parser.parse_args(["--sched=x"])
+
+
+def test_a_suite_is_walked_to_its_test_cases() -> None:
+    class Inner(unittest.TestCase):
+        def test_a(self) -> None: ...
+
+        def test_b(self) -> None: ...
+
+    nested = unittest.TestSuite([unittest.TestSuite([Inner("test_a")]), Inner("test_b")])
+    assert [test.id().rsplit(".", 1)[1] for test in _compat.iter_test_cases(nested)] == [
+        "test_a",
+        "test_b",
+    ]

@@ -151,7 +151,7 @@ _WORDS = (
 )
 
 
-def _summary(found: Sequence[tuple[Manifest, Path]]) -> list[str]:
+def _summary(found: Sequence[tuple[Manifest, Path]], failed: int) -> list[str]:
     totals = {
         name: sum(m.outcome.get(name, 0) for m, _ in found) for name in ("tests", *dict(_WORDS))
     }
@@ -164,7 +164,6 @@ def _summary(found: Sequence[tuple[Manifest, Path]]) -> list[str]:
         f"{seconds:.1f}s."
     ]
     counts = [f"{word}={totals[name]}" for name, word in _WORDS if totals[name]]
-    failed = sum(manifest.outcome.get("failed", 0) for manifest, _ in found)
     if failed:
         lines.append(f"FAILED ({', '.join(counts) or 'tests were not run'})")
     else:
@@ -209,11 +208,11 @@ def run(args: argparse.Namespace) -> int:
         found = _read(args.folders)
         _check_coverage_asked(found, args)
         config = _config(found[0][0], args)
-        for line in _summary(found):
+        failed = sum(manifest.outcome.get("failed", 0) for manifest, _ in found)
+        for line in _summary(found, failed):
             print(line)
         title = f"django-testkit: {len(found)} shard(s) combined"
         _write_reports(found, args, title)
-        failed = sum(manifest.outcome.get("failed", 0) for manifest, _ in found)
         findings = _coverage(found, config, args, failed)
     except TestkitError as error:
         print(str(error), file=sys.stderr)

@@ -16,13 +16,13 @@ makes Django clean that up as it cleans up the primary.
 from __future__ import annotations
 
 import importlib
-import unittest
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connections
 from django.test import TestCase, TransactionTestCase
 
+from django_testkit import _compat
 from django_testkit.databases.plan import legacy_test_settings
 
 
@@ -119,15 +119,6 @@ def _add_primaries(cls: type, primaries: Mapping[str, str]) -> tuple[str, ...]:
     return added
 
 
-def _test_cases(suite: Any) -> Iterator[Any]:
-    """Every test in ``suite``, however deeply suites are nested."""
-    for item in suite:
-        if isinstance(item, unittest.TestCase):
-            yield item
-        else:
-            yield from _test_cases(item)
-
-
 def include_mirror_primaries(suite: Any) -> list[str]:
     """Let ``TransactionTestCase`` tests that use a mirror also use its primary.
 
@@ -146,7 +137,7 @@ def include_mirror_primaries(suite: Any) -> list[str]:
     if not primaries:
         return []
     changed = []
-    for test in _test_cases(suite):
+    for test in _compat.iter_test_cases(suite):
         cls = type(test)
         if not _cleans_up_by_flushing(cls):
             continue

@@ -47,18 +47,13 @@ class Rerun:
         return bool(self.attempts) and self.attempts[-1].passed
 
 
-def label_of(test: Any) -> str:
-    """What to run again for a failed test: its id (a subtest's test), or the class or
-    module whose fixture errored."""
-    return identify(test)[0]
-
-
 def collect(result: Any) -> list[Rerun]:
     """The labels to run again, in the order they first failed."""
     found: dict[str, Rerun] = {}
     for kind, entries in (("failure", result.failures), ("error", result.errors)):
         for entry in entries:
-            label = label_of(entry[0])
+            # A test's id (a subtest's test), or the class or module whose fixture errored.
+            label = identify(entry[0])[0]
             rerun = found.setdefault(label, Rerun(label, first_kind=kind))
             rerun.entries.append(entry)
     return list(found.values())

@@ -10,7 +10,6 @@ part. After the run, :func:`remember_failures` records what failed for the next 
 from __future__ import annotations
 
 import logging
-import unittest
 from collections.abc import Callable
 from typing import Any
 
@@ -79,12 +78,3 @@ def remember_failures(
         failures.record(path, old, now, ran if complete else None)
     except OSError as exc:
         runner.log(f"Could not record the failed tests in {path}: {exc}", level=logging.WARNING)
-
-
-def each_test(suite: Any) -> Any:
-    """Every test of a suite, nested suites opened."""
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            yield from each_test(item)
-        else:
-            yield item

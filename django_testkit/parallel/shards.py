@@ -96,11 +96,6 @@ def split(units: Sequence[Unit], estimates: Mapping[str, float], total: int) -> 
     return [sorted(part, key=lambda unit: unit.index) for part in parts]
 
 
-def part_of(shard: Shard, units: Sequence[Unit], estimates: Mapping[str, float]) -> list[Unit]:
-    """The units ``shard`` runs."""
-    return split(units, estimates, shard.total)[shard.index - 1]
-
-
 def digest(parts: Sequence[Sequence[Unit]]) -> str:
     """A fingerprint of a split: equal for jobs that cut the same suite the same way."""
     assigned = sorted((unit.key, number) for number, part in enumerate(parts) for unit in part)
