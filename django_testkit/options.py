@@ -21,10 +21,12 @@ from django_testkit.specs import (
     DEFAULT_DURATIONS,
     REPORT_TYPES,
     ReportSpec,
+    changed_from_environment,
     choice_of,
     cov_given,
     parse_artifacts,
     parse_boolean,
+    parse_changed,
     parse_count,
     parse_durations_file,
     parse_junit_xml,
@@ -123,6 +125,7 @@ ASKS_FOR_COVERAGE = (
     "cov_baseline",
     "cov_update_baseline",
     "cov_report",
+    "record_map",
 )
 
 _DATABASES = "django-testkit: test databases"
@@ -209,6 +212,18 @@ class TestkitConfig:
         "Run the tests that failed or errored last time first, then the others.",
         action=_SWITCH,
         given=lambda value: value or None,
+    )
+    #: None: off; "": what changed since the change map was recorded; else a git revision.
+    changed: str | None = option(
+        None,
+        parse_changed,
+        _RUN,
+        "Run only the tests that what changed since REF (default: since the change map was "
+        "recorded) can affect; all of them, with one line saying why, when that cannot be told.",
+        metavar="REF",
+        nargs="?",
+        const=True,
+        from_environment=changed_from_environment,
     )
     rerun_failures: int = option(
         0,
@@ -314,6 +329,15 @@ class TestkitConfig:
         _COVERAGE,
         "coverage.py configuration file to use.",
         metavar="PATH",
+    )
+    record_map: bool = option(
+        False,
+        parse_boolean,
+        _COVERAGE,
+        "Record which test classes run which project code, for --changed (turns coverage "
+        "on; a --cov run records it anyway where coverage uses its C tracer).",
+        action=_SWITCH,
+        given=lambda value: value or None,
     )
     cov_templates: bool = option(
         False,

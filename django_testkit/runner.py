@@ -95,6 +95,11 @@ class TestkitRunner(DiscoverRunner):
         self.shard_selected = 0
         #: Class durations this run measured.
         self.measured: dict[str, float] = {}
+        #: Modules loaded before the tests were (``--changed``: Django imported them).
+        self.startup_modules = frozenset(sys.modules) if self.config.changed is not None else ()
+        #: No labels, tags or -k narrowed the suite (a --changed run can still cover
+        #: every change, and move the change map's state).
+        self.unfiltered = False
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
@@ -129,8 +134,9 @@ class TestkitRunner(DiscoverRunner):
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        self.whole_selection = self.whole_suite
-        if self.shard is not None or self.config.last_failed or self.config.failed_first:
+        self.whole_selection = self.unfiltered = self.whole_suite
+        selects = self.config.last_failed or self.config.failed_first
+        if self.shard is not None or selects or self.config.changed is not None:
             from django_testkit.parallel.selection import selecting
 
             # Django builds the suite from this, before it cuts it into workers' units.
@@ -252,6 +258,9 @@ class TestkitRunner(DiscoverRunner):
             from django_testkit.parallel.context import pool_context
 
             suite.prepare(pool_context(self))
+        else:
+            # Each class's coverage context on before its setUpClass (the change map).
+            suite = self.coverage.by_class(suite)
         deadline = self.in_process_deadline(suite)
         runnable = suite if self.reruns is None else self.reruns.wrap(suite)
         with results_survive_interrupts(self), deadline, self.phase("tests"):
@@ -308,6 +317,15 @@ class TestkitRunner(DiscoverRunner):
         remember_failures(self, result, self.failed_before, self.selected, complete)
         with self.phase("coverage and reports"):
             self.coverage_status = self.coverage.report(self, failed, incomplete)
+            if self.coverage.records_map:
+                from django_testkit.parallel.changed import record_map
+
+                covered = self.whole_selection or (
+                    self.config.changed is not None
+                    and self.unfiltered
+                    and not self.config.last_failed
+                )
+                record_map(self, result, complete and not incomplete and covered)
         if self.junit is not None or self.config.timeline:
             from django_testkit.combine.afterrun import leave_results
 

@@ -306,6 +306,29 @@ def parse_text(value: object, where: str) -> str:
     return value.strip()
 
 
+def parse_changed(value: object, where: str) -> str | None:
+    """``CHANGED``: True ("" here) compares with the change map's state; a text names a git
+    revision; False or None is off."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ""
+    if isinstance(value, str) and not value.strip().startswith("-"):
+        return value.strip()
+    raise ConfigurationError(
+        f"{where} = {value!r} is neither True nor a git revision; use True (since the change "
+        "map was recorded) or a branch, tag or commit such as 'origin/main'."
+    )
+
+
+def changed_from_environment(text: str) -> object:
+    """``TESTKIT_CHANGED``: 1/0 (true/false, ...) switches; anything else is a revision."""
+    switch = text.strip().lower()
+    if switch in TRUE | FALSE:
+        return switch in TRUE
+    return text
+
+
 def parse_optional_sources(value: object, where: str) -> tuple[str, ...] | None:
     """``COV``: False or None turns coverage off; otherwise :func:`parse_sources`."""
     return None if value is False or value is None else parse_sources(value, where)

@@ -19,6 +19,7 @@ from django_testkit.specs import ReportSpec
 
 if TYPE_CHECKING:
     from django_testkit.config import TestkitConfig
+    from django_testkit.cov.contexts import ClassContexts
     from django_testkit.cov.measure import CoverageSpec
     from django_testkit.cov.session import Session
 
@@ -44,6 +45,13 @@ class NullCoverage:
 
     def result_class(self, base: type) -> type:
         return base
+
+    def by_class(self, suite: Any) -> Any:
+        return suite
+
+    @property
+    def records_map(self) -> bool:
+        return False
 
     def close(self) -> None:
         pass
@@ -71,16 +79,41 @@ class Coverage:
     def __init__(self, session: Session, reports: tuple[ReportSpec, ...]) -> None:
         self.session = session
         self.reports = reports
+        self.classes: ClassContexts | None = None
+        if session.spec.class_contexts:
+            from django_testkit.cov.contexts import ClassContexts
+
+            self.classes = ClassContexts(session.cov)
+
+    @property
+    def records_map(self) -> bool:
+        """Each test class's lines are recorded (as coverage contexts) for the change map."""
+        return self.classes is not None
 
     def worker_spec(self) -> CoverageSpec | None:
         return self.session.worker_spec()
 
     def result_class(self, base: type) -> type:
-        if not self.session.spec.contexts:
+        if not self.session.spec.contexts and self.classes is None:
             return base
-        from django_testkit.cov.contexts import with_test_contexts
+        from django_testkit.cov.contexts import with_contexts
 
-        return with_test_contexts(base, self.session.cov)
+        return with_contexts(
+            base, self.session.cov, tests=self.session.spec.contexts, classes=self.classes
+        )
+
+    def by_class(self, suite: Any) -> Any:
+        """A suite run in this process, cut so that each class's context is on before its
+        ``setUpClass`` (unchanged when classes are not recorded)."""
+        if self.classes is None:
+            return suite
+        from django_testkit.cov.contexts import by_class
+
+        return by_class(suite, self.classes)
+
+    def data(self) -> Any:
+        """The run's combined coverage data (``CoverageData``)."""
+        return self.session.finish().get_data()
 
     def close(self) -> None:
         """Combine what was measured (also after an error) and remove the fragments."""

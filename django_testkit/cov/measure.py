@@ -48,6 +48,9 @@ class CoverageSpec:
     data_file: str = ""
     #: Record each test's id as the dynamic context of the lines it runs.
     contexts: bool = False
+    #: Record each test class as the dynamic context of the lines it runs (the change
+    #: map of ``--changed``).
+    class_contexts: bool = False
     #: What was measured and how, for ``-v 2``.
     described: str = ""
 
@@ -204,10 +207,14 @@ def build_spec(config: TestkitConfig, project: Path, settings_file: str | None) 
     core = choose_core(
         _text(probe.get_option("run:core")),
         branch=branch,
-        contexts=bool(config.cov_context),
+        contexts=bool(config.cov_context) or config.record_map,
         plugins=bool(plugins),
     )
     options["run:core"] = core
+    # The change map needs a core that reports a line again in each context: the C
+    # (or Python) tracer. sys.monitoring reports a line once; there the map is recorded
+    # only when asked for (--record-map), which picks the C tracer.
+    class_contexts = core != "sysmon" and not probe.get_option("run:dynamic_context")
     data_file = Path(str(probe.get_option("run:data_file"))).resolve()
     sources = options.get("run:source") or _as_list(probe.get_option("run:source"))
     described = (
@@ -219,6 +226,7 @@ def build_spec(config: TestkitConfig, project: Path, settings_file: str | None) 
         options=options,
         data_file=str(data_file),
         contexts=config.cov_context == "test",
+        class_contexts=class_contexts,
         described=described,
     )
 

@@ -94,6 +94,7 @@ def adopt(outer: coverage.Coverage, spec: CoverageSpec) -> Session:
         options=options,
         fragments=measure.make_fragments_dir(str(outer.get_option("run:data_file"))),
         contexts=spec.contexts,
+        class_contexts=spec.class_contexts and not outer.get_option("run:dynamic_context"),
         described="Coverage: extending the measurement of the `coverage run` running this "
         "command (its settings apply); workers' data is combined into it.",
     )

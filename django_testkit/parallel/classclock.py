@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django_testkit.parallel.keys import class_key
+from django_testkit.keys import class_key
 
 
 class ClassClock:

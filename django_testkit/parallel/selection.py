@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django_testkit.keys import key_of
 from django_testkit.parallel import failures
 from django_testkit.parallel.durations import durations_path, load_durations
-from django_testkit.parallel.keys import key_of
 
 
 def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -25,12 +25,24 @@ def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], 
         tests = list(tests)
         found = len(tests)
         config = runner.config
+        everything = tests
+        if config.changed is not None:
+            from django_testkit.parallel.changed import keep
+
+            tests = keep(runner, tests)
         if config.last_failed or config.failed_first:
             failed = failures.load(failures.path_beside(durations_path(config)))
-            tests, line = failures.select(
-                tests, failed, first=not config.last_failed, reorder_by=runner.reorder_by
+            chosen, line = failures.select(
+                everything, failed, first=not config.last_failed, reorder_by=runner.reorder_by
             )
             runner.log(line)
+            if config.changed is not None:
+                # With --changed: what it runs and what failed last time, in this order.
+                picked = {id(test) for test in tests}
+                picked |= {id(test) for test in chosen if failed.matches(test.id())}
+                tests = [test for test in chosen if id(test) in picked]
+            else:
+                tests = chosen
             if config.failed_first:
                 runner.run_first = frozenset(
                     key_of(test) for test in tests if failed.matches(test.id())

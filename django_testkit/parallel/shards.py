@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django_testkit.exceptions import ConfigurationError
-from django_testkit.parallel.keys import key_of
+from django_testkit.keys import key_of
 from django_testkit.parallel.scheduling import Unit, estimate_durations
 
 #: CI systems that number parallel jobs themselves: name, index and total variables,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit import _compat
-from django_testkit.parallel.keys import key_of
+from django_testkit.keys import key_of
 
 if TYPE_CHECKING:
     from django_testkit.parallel.poolspec import NotRun, PoolContext, Schedule, Span

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from django_testkit import leftovers
 from django_testkit.databases import workers as dbworkers
 from django_testkit.databases.mirrors import MirrorSharing, with_mirror_sharing
+from django_testkit.keys import key_of
 from django_testkit.parallel.protocol import (
     Batch,
     Interrupted,
@@ -229,10 +230,14 @@ def main(
     )
     if setup.mirrors:
         resultclass = with_mirror_sharing(resultclass, MirrorSharing(setup.mirrors))
-    if setup.coverage is not None and setup.coverage.contexts:
-        from django_testkit.cov.contexts import with_test_contexts
+    classes = None
+    if setup.coverage is not None and (setup.coverage.contexts or setup.coverage.class_contexts):
+        from django_testkit.cov.contexts import ClassContexts, with_contexts
 
-        resultclass = with_test_contexts(resultclass, cov)
+        classes = ClassContexts(cov) if setup.coverage.class_contexts else None
+        resultclass = with_contexts(
+            resultclass, cov, tests=setup.coverage.contexts, classes=classes
+        )
 
     def send(batch: Batch) -> None:
         conn.send(batch)
@@ -267,6 +272,8 @@ def main(
         state[1] = time.monotonic()
         state[2] = 0.0
         interrupted = False
+        if classes is not None and tests:
+            classes.enter(key_of(tests[0]))
         try:
             _ReleasingSuite(tests).run(result)
         except KeyboardInterrupt:
@@ -278,6 +285,8 @@ def main(
                 result.addError(result.last_test, sys.exc_info())
         finally:
             watchdog.disarm()
+            if classes is not None:
+                classes.ended()
         result.flush()
         left = leftovers.since(baseline)
         if left:

@@ -1,0 +1,137 @@
+"""The project's files as git sees them: what changed since a recorded state, and who imports whom.
+
+Paths are relative to the repository's top directory, with "/" separators. Files
+git ignores are not the project's (a virtual environment, coverage data).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from django_testkit.changes.facts import sha_of
+
+_GIT = ("git", "-c", "core.quotepath=off")
+
+
+class GitError(Exception):
+    """git could not answer: the line says why."""
+
+
+def _git(root: str | os.PathLike[str], *args: str) -> str:
+    environ = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        done = subprocess.run(
+            [*_GIT, *args], cwd=root, capture_output=True, env=environ, check=False
+        )
+    except OSError as exc:
+        raise GitError(f"git did not start: {exc}") from exc
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(reason[-1] if reason else f"git {args[0]} failed")
+    return done.stdout.decode(errors="surrogateescape")
+
+
+def repository_root(start: str | os.PathLike[str]) -> Path | None:
+    """The top directory of the git repository holding ``start``; None outside one."""
+    try:
+        return Path(_git(start, "rev-parse", "--show-toplevel").strip())
+    except GitError:
+        return None
+
+
+def head_commit(root: Path) -> str:
+    """HEAD's commit; "" in a repository without commits."""
+    try:
+        return _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip()
+    except GitError:
+        return ""
+
+
+def commit_of(root: Path, ref: str) -> str | None:
+    if not ref or ref.startswith("-"):
+        return None
+    try:
+        return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip() or None
+    except GitError:
+        return None
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in text.split("\0") if name]
+
+
+def project_files(root: Path) -> list[str]:
+    """Tracked files and untracked ones git does not ignore."""
+    return sorted(
+        set(_names(_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")))
+    )
+
+
+def changed_since(root: Path, commit: str) -> set[str]:
+    """Files whose working-tree content differs from ``commit`` (staged or not, deleted
+    ones too), and untracked files git does not ignore."""
+    changed = set(_names(_git(root, "diff", "--name-only", "--no-renames", "-z", commit, "--")))
+    changed.update(_names(_git(root, "ls-files", "-z", "--others", "--exclude-standard")))
+    return changed
+
+
+def uncommitted(root: Path, commit: str) -> dict[str, str]:
+    """The files that differ from ``commit`` now, with their content's digest ("" if deleted)."""
+    return {name: file_sha(root / name) for name in changed_since(root, commit)} if commit else {}
+
+
+def file_sha(path: Path) -> str:
+    try:
+        return sha_of(path.read_bytes())
+    except OSError:
+        return ""
+
+
+def module_names(root: Path, files: Iterable[str], import_roots: Iterable[Path]) -> dict[str, str]:
+    """Module name -> file, for the Python files under each directory Python imports from."""
+    found: dict[str, str] = {}
+    bases = []
+    for folder in import_roots:
+        try:
+            bases.append(Path(folder).resolve().relative_to(root.resolve()).as_posix())
+        except ValueError:
+            continue
+    for name in files:
+        if not name.endswith(".py"):
+            continue
+        for base in bases:
+            prefix = "" if base == "." else f"{base}/"
+            if not name.startswith(prefix):
+                continue
+            parts = name[len(prefix) : -3].split("/")
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if parts and all(part.isidentifier() for part in parts):
+                found.setdefault(".".join(parts), name)
+    return found
+
+
+def packages(by_module: Mapping[str, str]) -> dict[str, str]:
+    """Each file's package, that its relative imports start from."""
+    return {
+        path: module if path.endswith("__init__.py") else module.rpartition(".")[0]
+        for module, path in by_module.items()
+    }
+
+
+def closure(
+    start: str, imports: Mapping[str, Iterable[str]], by_module: Mapping[str, str]
+) -> set[str]:
+    """Every project file ``start`` imports, directly or through others (itself included)."""
+    seen = {start}
+    todo = [start]
+    while todo:
+        for module in imports.get(todo.pop(), ()):
+            path = by_module.get(module)
+            if path is not None and path not in seen:
+                seen.add(path)
+                todo.append(path)
+    return seen
