@@ -96,7 +96,12 @@ class TestkitRunner(DiscoverRunner):
         #: Class durations this run measured.
         self.measured: dict[str, float] = {}
         #: Modules loaded before the tests were (``--changed``: Django imported them).
-        self.startup_modules = frozenset(sys.modules) if self.config.changed is not None else ()
+        self.startup_modules: frozenset[str] = frozenset()
+        if self.config.changed is not None:
+            from django_testkit.parallel.changed import check_base
+
+            self.startup_modules = frozenset(sys.modules)
+            check_base(self.config.changed)
         #: No labels, tags or -k narrowed the suite (a --changed run can still cover
         #: every change, and move the change map's state).
         self.unfiltered = False

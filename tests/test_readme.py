@@ -396,7 +396,9 @@ def one_tox_environment(command: Command, tmp_path: Path) -> None:
     assert argv[:2] == ["tox", "-e"]
     assert argv[2] in _tox_envs()
     if "--" in argv:
-        assert "python -m pytest -p no:cacheprovider -n 2 {posargs}" in _tox()["testenv"]["commands"]
+        assert (
+            "python -m pytest -p no:cacheprovider -n 2 {posargs}" in _tox()["testenv"]["commands"]
+        )
         option, word = argv[argv.index("--") + 1 :]
         assert option == "-k"
         tests = "\n".join(

@@ -95,15 +95,23 @@ def _changed_files(runner: Any, change_map: store.ChangeMap, root: Path) -> tupl
             changed.add(name)
     ref = runner.config.changed
     if ref:
-        commit = tree.commit_of(root, ref)
-        if commit is None:
-            raise ConfigurationError(
-                f"--changed / settings.TESTKIT['CHANGED'] = {ref!r} is not a commit in the git "
-                f"repository at {root}; use a branch, tag or commit such as origin/main."
-            )
-        changed |= tree.changed_since(root, commit)
+        changed |= tree.changed_since(root, check_base(ref) or ref)
         since = ref
     return {name for name in changed if not _ignored(name, runner, root)}, since
+
+
+def check_base(ref: str) -> str | None:
+    """The commit ``--changed REF`` names (None outside git); one line when it names none."""
+    root = tree.repository_root(files.project_dir())
+    if root is None or not ref:
+        return None
+    commit = tree.commit_of(root, ref)
+    if commit is None:
+        raise ConfigurationError(
+            f"--changed / settings.TESTKIT['CHANGED'] = {ref!r} is not a commit in the git "
+            f"repository at {root}; use a branch, tag or commit such as origin/main."
+        )
+    return commit
 
 
 def decide(runner: Any, tests: list[Any]) -> tuple[select.Decision, str]:

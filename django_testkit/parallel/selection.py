@@ -40,7 +40,8 @@ def selecting(runner: Any, make_suite: Callable[[Any], Any]) -> Callable[[Any], 
                 # With --changed: what it runs and what failed last time, in this order.
                 picked = {id(test) for test in tests}
                 picked |= {id(test) for test in chosen if failed.matches(test.id())}
-                tests = [test for test in chosen if id(test) in picked]
+                order = chosen if config.failed_first else everything
+                tests = [test for test in order if id(test) in picked]
             else:
                 tests = chosen
             if config.failed_first:
