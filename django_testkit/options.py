@@ -330,12 +330,14 @@ class TestkitConfig:
         "coverage.py configuration file to use.",
         metavar="PATH",
     )
-    record_map: bool = option(
-        False,
+    #: None: recorded by --cov runs where coverage's core allows it; False: never.
+    record_map: bool | None = option(
+        None,
         parse_boolean,
         _COVERAGE,
         "Record which test classes run which project code, for --changed (turns coverage "
-        "on; a --cov run records it anyway where coverage uses its C tracer).",
+        "on). --cov runs record it anyway where coverage uses its C tracer; RECORD_MAP "
+        "False never records.",
         action=_SWITCH,
         given=lambda value: value or None,
     )
@@ -403,7 +405,9 @@ class TestkitConfig:
         if self.cov is not None or self.cov_templates:
             return None
         for name in ASKS_FOR_COVERAGE:
-            if self.origin(name) in (Source.COMMAND_LINE, Source.ENVIRONMENT):
+            given = self.origin(name) in (Source.COMMAND_LINE, Source.ENVIRONMENT)
+            # A switch turned off (TESTKIT_RECORD_MAP=0) asks for nothing.
+            if given and getattr(self, name) is not False:
                 return name
         return None
 

@@ -207,14 +207,18 @@ def build_spec(config: TestkitConfig, project: Path, settings_file: str | None) 
     core = choose_core(
         _text(probe.get_option("run:core")),
         branch=branch,
-        contexts=bool(config.cov_context) or config.record_map,
+        contexts=bool(config.cov_context) or bool(config.record_map),
         plugins=bool(plugins),
     )
     options["run:core"] = core
     # The change map needs a core that reports a line again in each context: the C
     # (or Python) tracer. sys.monitoring reports a line once; there the map is recorded
     # only when asked for (--record-map), which picks the C tracer.
-    class_contexts = core != "sysmon" and not probe.get_option("run:dynamic_context")
+    class_contexts = (
+        config.record_map is not False
+        and core != "sysmon"
+        and not probe.get_option("run:dynamic_context")
+    )
     data_file = Path(str(probe.get_option("run:data_file"))).resolve()
     sources = options.get("run:source") or _as_list(probe.get_option("run:source"))
     described = (
