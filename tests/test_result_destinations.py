@@ -85,7 +85,7 @@ def test_an_unknown_variable_is_a_warning_with_the_closest_name() -> None:
 def test_an_unknown_variable_with_no_close_name_lists_the_known_ones() -> None:
     (line,) = unknown_variables({"TESTKIT_ZZZZZZZZZZZZ": "1", "OTHER": "x"})
     assert "TESTKIT_ZZZZZZZZZZZZ is not a django-testkit option" in line
-    assert "the known ones are TESTKIT_ARTIFACTS, TESTKIT_COV, " in line
+    assert "the known ones are TESTKIT_ARTIFACTS, TESTKIT_CHANGED, TESTKIT_COV, " in line
     assert "TESTKIT_DURATIONS_FILE" in line
 
 
