@@ -143,6 +143,62 @@ def test_what_the_map_cannot_follow_runs_everything(
     assert ran(run) == TOTAL
 
 
+def test_a_migration_runs_everything(project: Path) -> None:
+    migration = project / "orders" / "migrations" / "0003_backfill_order_totals.py"
+    migration.write_text(migration.read_text(encoding="utf-8") + "\n# reviewed\nX = 1\n")
+    run = run_tests(project, "--changed")
+    assert summary(run) == (
+        f"Changed: 1 file since {head(project)}; running all {TOTAL} tests: the migration "
+        "orders/migrations/0003_backfill_order_totals.py changed."
+    )
+
+
+def test_a_map_of_other_settings_runs_everything(project: Path) -> None:
+    path = project / ".testkit" / "map.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["configuration"] = "other.settings"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    run = run_tests(project, "--changed")
+    assert summary(run) == (
+        f"Changed: running all {TOTAL} tests: the change map was recorded with settings "
+        "'other.settings'."
+    )
+
+
+def test_an_edited_test_module_runs_its_classes(project: Path) -> None:
+    edit(
+        project / "orders" / "tests" / "test_views.py",
+        "def test_form_lists",
+        "def test_form_shows",
+    )
+    run = run_tests(project, "--changed", "-v", "2")
+    assert run.returncode == 0, run.describe()
+    assert "running 5 of" in summary(run)
+    assert "OrderViewTests: its test module orders/tests/test_views.py changed" in run.stdout
+
+
+def test_it_narrows_labels_k_and_shards(project: Path) -> None:
+    edit(
+        project / "orders" / "views.py",
+        'select_related("product")',
+        'select_related("product").all()',
+    )
+    edit(
+        project / "catalog" / "utils.py",
+        "def ",
+        "def ",
+    )
+    labelled = run_tests(project, "orders", "-k", "detail", "--changed")
+    assert summary(labelled).startswith(f"Changed: 1 file since {head(project)}; running ")
+    assert ran(labelled) == len(
+        re.findall(
+            r"def test_\w*detail", (project / "orders" / "tests" / "test_views.py").read_text()
+        )
+    )
+    shards = [run_tests(project, "--changed", "--shard", f"{k}/2") for k in (1, 2)]
+    assert sorted(ran(run) for run in shards) == [0, 5]
+
+
 def test_a_module_only_tests_import_selects_its_importers(project: Path) -> None:
     edit(project / "orders" / "reports.py", "from", "LIMIT = 3\nfrom")
     run = run_tests(project, "--changed", "-v", "2")
@@ -198,6 +254,16 @@ def test_a_base_that_is_no_commit_is_one_line_before_any_database(project: Path)
     )
     assert "Creating test database" not in run.stderr
     assert "Found" not in run.stderr
+    # A test label taken for REF (a bare --changed takes an optional value) is named so.
+    label = run_tests(project, "--changed", "orders")
+    assert (
+        label.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "; if 'orders' is a test label, put it before --changed (--changed takes an "
+            "optional REF)."
+        )
+    )
 
 
 def test_a_base_adds_what_changed_since_it(project: Path) -> None:

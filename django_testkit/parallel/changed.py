@@ -8,6 +8,7 @@ A measured run records the map after its coverage reports (never a shard's part)
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -107,9 +108,16 @@ def check_base(ref: str) -> str | None:
         return None
     commit = tree.commit_of(root, ref)
     if commit is None:
+        label = os.path.exists(ref) or importlib.util.find_spec(ref.split(".")[0]) is not None
+        hint = (
+            f"; if {ref!r} is a test label, put it before --changed (--changed takes an "
+            "optional REF)"
+            if label
+            else ""
+        )
         raise ConfigurationError(
             f"--changed / settings.TESTKIT['CHANGED'] = {ref!r} is not a commit in the git "
-            f"repository at {root}; use a branch, tag or commit such as origin/main."
+            f"repository at {root}; use a branch, tag or commit such as origin/main{hint}."
         )
     return commit
 
