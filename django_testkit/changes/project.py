@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django_testkit.changes import tree
-from django_testkit.changes.facts import file_facts, sha_of
+from django_testkit.changes.facts import FileFacts, file_facts, sha_of
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Project:
     packages: dict[str, str]
     #: Python file -> (its content digest, the modules it imports).
     imports: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: The facts of the files parsed by the scan (those the cache did not know).
+    parsed: dict[str, FileFacts] = field(default_factory=dict)
 
     def dependents(self, name: str) -> set[str]:
         """``name`` and every file that imports it, directly or through others."""
@@ -53,6 +55,7 @@ def scan(
     by_module = tree.module_names(root, names, import_roots)
     packages = tree.packages(by_module)
     imports = {}
+    parsed = {}
     for name in names:
         if not name.endswith(".py"):
             continue
@@ -65,5 +68,6 @@ def scan(
         if known is not None and known[0] == sha:
             imports[name] = known
         else:
-            imports[name] = (sha, file_facts(data, packages.get(name, "")).imports)
-    return Project(root, names, by_module, packages, imports)
+            parsed[name] = file_facts(data, packages.get(name, ""))
+            imports[name] = (sha, parsed[name].imports)
+    return Project(root, names, by_module, packages, imports, parsed)

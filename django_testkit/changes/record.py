@@ -118,13 +118,19 @@ def _kept(name: str, state: tuple[str, Mapping[str, str]]) -> bool:
 
 
 def read_facts(
-    root: Path, names: Collection[str], packages: Mapping[str, str]
+    root: Path,
+    names: Collection[str],
+    packages: Mapping[str, str],
+    parsed: Mapping[str, FileFacts] | None = None,
 ) -> dict[str, FileFacts]:
     """The current facts of the Python files ``names`` that exist (``packages``: each file's
-    package, for its relative imports)."""
+    package, for its relative imports; ``parsed``: facts already read now)."""
     found = {}
     for name in names:
         if not name.endswith(".py"):
+            continue
+        if parsed and name in parsed:
+            found[name] = parsed[name]
             continue
         try:
             data = (root / name).read_bytes()

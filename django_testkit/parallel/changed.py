@@ -141,7 +141,7 @@ def decide(runner: Any, tests: list[Any]) -> tuple[select.Decision, str]:
     except tree.GitError as exc:
         return select.Decision(whole=f"git could not tell what changed ({exc})"), ""
     scanned = project.scan(root, _import_roots(root), change_map.imports)
-    facts = record.read_facts(root, changed, scanned.packages)
+    facts = record.read_facts(root, changed, scanned.packages, scanned.parsed)
     settings_module = sys.modules.get(configuration())
     situation = select.Situation(
         project=scanned,
@@ -194,7 +194,9 @@ def record_map(runner: Any, result: Any, complete: bool) -> None:
         scanned = project.scan(root, _import_roots(root), old.imports if old else None)
         commit = tree.head_commit(root)
         state = (commit, tree.uncommitted(root, commit))
-        facts = record.read_facts(root, set(seen) | set(state[1]), scanned.packages)
+        facts = record.read_facts(
+            root, set(seen) | set(state[1]), scanned.packages, scanned.parsed
+        )
         run = record.Recorded(
             frozenset(ran - bad), bad, complete and bool(commit), configuration()
         )
