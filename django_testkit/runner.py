@@ -96,11 +96,10 @@ class TestkitRunner(DiscoverRunner):
         #: Class durations this run measured.
         self.measured: dict[str, float] = {}
         #: Modules loaded before the tests were (``--changed``: Django imported them).
-        self.startup_modules: frozenset[str] = frozenset()
-        if self.config.changed is not None:
+        self.startup_modules = frozenset(sys.modules if self.config.changed is not None else ())
+        if self.config.changed:
             from django_testkit.parallel.changed import check_base
 
-            self.startup_modules = frozenset(sys.modules)
             check_base(self.config.changed)
         #: No labels, tags or -k narrowed the suite (a --changed run can still cover
         #: every change, and move the change map's state).
@@ -325,12 +324,7 @@ class TestkitRunner(DiscoverRunner):
             if self.coverage.records_map:
                 from django_testkit.parallel.changed import record_map
 
-                covered = self.whole_selection or (
-                    self.config.changed is not None
-                    and self.unfiltered
-                    and not self.config.last_failed
-                )
-                record_map(self, result, complete and not incomplete and covered)
+                record_map(self, result, complete and not incomplete)
         if self.junit is not None or self.config.timeline:
             from django_testkit.combine.afterrun import leave_results
 

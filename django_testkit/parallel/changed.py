@@ -176,9 +176,19 @@ def keep(runner: Any, tests: list[Any]) -> list[Any]:
 
 
 def record_map(runner: Any, result: Any, complete: bool) -> None:
-    """Add what this run measured to the map; a map that cannot be written is a warning."""
+    """Add what this run measured to the map; a map that cannot be written is a warning.
+
+    ``complete``: the run ended normally with all its coverage data. The map's state
+    moves on only when the run also covered every class a change could affect: the
+    whole suite, or ``--changed`` narrowed by nothing else.
+    """
     if not runner.coverage.records_map or runner.shard is not None or not runner.measured:
         return
+    config = runner.config
+    narrowed_by_changed_only = (
+        config.changed is not None and runner.unfiltered and not config.last_failed
+    )
+    complete = complete and (runner.whole_selection or narrowed_by_changed_only)
     root = tree.repository_root(files.project_dir())
     if root is None:
         return
