@@ -3,7 +3,7 @@
 
 For each project (the example project, and a generated one of many small modules
 whose tests check exact values), a git checkout is made, its change map recorded
-once by ``manage.py test --cov --parallel 2``, then for each of COUNT mutations
+once by ``manage.py test --record-map --parallel 2``, then for each of COUNT mutations
 (drawn with SEED, each kind in turn: a flipped comparison, a changed constant,
 default argument, class attribute or module-level value, a statement replaced by
 ``pass``): the mutation is applied, the full suite runs, ``--changed`` runs, and
@@ -207,7 +207,7 @@ def prepare(project: Path) -> None:
     (project / ".gitignore").write_text("*.xml\n.coverage*\n.testkit/\n", encoding="utf-8")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "initial")
-    status, _, output = manage(project, "--cov", "--cov-report=", "--parallel", "2")
+    status, _, output = manage(project, "--record-map", "--cov-report=", "--parallel", "2")
     if status != 0 or not (project / ".testkit" / "map.json").is_file():
         raise SystemExit(f"recording the map failed in {project}:\n{output[-3000:]}")
 

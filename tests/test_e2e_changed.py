@@ -1,5 +1,6 @@
 """``--changed`` end to end: the example project in a real git repository, its map recorded
-once by a ``--cov --parallel 2`` run, then each test edits a copy and runs what changed."""
+once by a ``--record-map --parallel 2`` run, then each test edits a copy and runs what
+changed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -36,7 +38,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "initial")
-    run = run_tests(project, "--cov", "--parallel", "2", "--cov-report=")
+    # --record-map: on Python 3.12+ a bare --cov measures with sys.monitoring, and no map.
+    run = run_tests(project, "--record-map", "--parallel", "2", "--cov-report=")
     assert run.returncode == 0, run.describe()
     assert (project / ".testkit" / "map.json").is_file(), run.describe()
     return project
@@ -45,6 +48,28 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(recorded: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(recorded, tmp_path / "project", symlinks=True))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "recorded"),
+    [
+        # Coverage's default core: the C tracer before Python 3.12, sys.monitoring after.
+        (("--cov",), {}, sys.version_info < (3, 12)),
+        (("--cov",), {"TESTKIT_RECORD_MAP": "0"}, False),
+        (("--record-map",), {}, True),
+    ],
+    ids=["cov", "cov-never", "record-map"],
+)
+def test_which_runs_record_the_map(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], recorded: bool
+) -> None:
+    project = copy_project(EXAMPLE_PROJECT, tmp_path / "project")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "initial")
+    run = run_tests(project, "catalog.tests.test_utils", *args, "--cov-report=", env=env)
+    assert run.returncode == 0, run.describe()
+    assert (project / ".testkit" / "map.json").is_file() is recorded
 
 
 def summary(run: Run) -> str:
@@ -231,7 +256,8 @@ def test_without_a_map_everything_runs_and_says_why(project: Path) -> None:
     assert run.returncode == 0, run.describe()
     assert summary(run) == (
         f"Changed: running all {TOTAL} tests: there is no change map at "
-        f"{(project / '.testkit' / 'map.json').resolve()} yet (a run with --cov records one)."
+        f"{(project / '.testkit' / 'map.json').resolve()} yet (--record-map records one, and "
+        "so does --cov where coverage uses its C tracer)."
     )
 
 
@@ -317,7 +343,7 @@ def test_a_measured_changed_run_moves_the_map_on(project: Path) -> None:
         'select_related("product")',
         'select_related("product").all()',
     )
-    first = run_tests(project, "--changed", "--cov", "--cov-report=")
+    first = run_tests(project, "--changed", "--record-map", "--cov-report=")
     assert ran(first) == 5, first.describe()
     document = json.loads((project / ".testkit" / "map.json").read_text(encoding="utf-8"))
     assert document["uncommitted"].keys() >= {"orders/views.py"}

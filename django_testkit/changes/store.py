@@ -120,7 +120,10 @@ def load(path: Path) -> tuple[ChangeMap | None, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, f"there is no change map at {path} yet (a run with --cov records one)"
+        return None, (
+            f"there is no change map at {path} yet (--record-map records one, and so does "
+            "--cov where coverage uses its C tracer)"
+        )
     except OSError as exc:
         return None, f"the change map {path} cannot be read ({exc.strerror})"
     try:
