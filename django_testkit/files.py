@@ -70,6 +70,29 @@ def kind_of(path: Path | str) -> str:
     return OTHER
 
 
+def read_regular(path: Path | str) -> bytes | None:
+    """The content of the regular file at ``path``; None when there is none, or something
+    else is there (reading a FIFO would wait for a writer that never comes)."""
+    try:
+        # Non-blocking, so that opening a FIFO returns at once; then only a file is read.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            return None
+        os.set_blocking(descriptor, True)
+    except OSError:
+        os.close(descriptor)
+        return None
+    with open(descriptor, "rb") as stream:
+        try:
+            return stream.read()
+        except OSError:
+            return None
+
+
 def _described(kind: str) -> str:
     return {DIRECTORY: "a directory", OTHER: "not a file, a device or a FIFO"}.get(kind, kind)
 

@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -388,3 +389,20 @@ def test_no_mutation_fails_a_test_that_changed_does_not_run(project: Path) -> No
             for name in ("full.xml", "changed.xml"):
                 (project / name).unlink(missing_ok=True)
     assert misses == []
+
+
+def test_fifos_in_the_project_and_the_store_do_not_hang_it(project: Path) -> None:
+    """A tracked file replaced by a FIFO, and FIFOs where the stores are expected."""
+    template = project / "templates" / "base.html"
+    template.unlink()
+    os.mkfifo(template)
+    run = run_tests(project, "--changed", "--last-failed", "catalog.tests.test_utils")
+    assert "templates/base.html changed, and the map does not follow files" in summary(run)
+    template.unlink()
+    git(project, "checkout", "--", "templates/base.html")
+    for name in ("map.json", "failed.json"):
+        (project / ".testkit" / name).unlink(missing_ok=True)
+        os.mkfifo(project / ".testkit" / name)
+    run = run_tests(project, "--changed", "--last-failed")
+    assert run.returncode == 0, run.describe()
+    assert summary(run).endswith("is not a regular file that can be read.")

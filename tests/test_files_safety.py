@@ -237,3 +237,16 @@ def test_an_immutable_directory_is_found_before_writing(tmp_path: Path) -> None:
         subprocess.run([chattr, "-i", str(folder)], check=True)
     assert found is not None
     assert "no file can be created in" in found
+
+
+def test_reading_a_store_never_waits_on_a_fifo(fifo: Path, tmp_path: Path) -> None:
+    """A FIFO where a store or a project file is expected reads as nothing, at once."""
+    assert files.read_regular(fifo) is None
+    assert files.read_regular(tmp_path / "missing") is None
+    assert files.read_regular(tmp_path) is None
+    regular = tmp_path / "regular.json"
+    regular.write_bytes(b'{"a": 1}')
+    assert files.read_regular(regular) == b'{"a": 1}'
+    link = tmp_path / "link.json"
+    link.symlink_to(regular)
+    assert files.read_regular(link) == b'{"a": 1}'

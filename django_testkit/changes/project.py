@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django_testkit import files
 from django_testkit.changes import tree
 from django_testkit.changes.facts import FileFacts, file_facts, sha_of
 
@@ -59,9 +60,8 @@ def scan(
     for name in names:
         if not name.endswith(".py"):
             continue
-        try:
-            data = (root / name).read_bytes()
-        except OSError:
+        data = files.read_regular(root / name)
+        if data is None:
             continue
         sha = sha_of(data)
         known = (cached or {}).get(name)

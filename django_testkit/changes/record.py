@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django_testkit import files
 from django_testkit.changes.facts import FileFacts, file_facts
 from django_testkit.changes.store import OUTSIDE, ChangeMap, FileRecord
 from django_testkit.keys import classes_of_context
@@ -132,9 +133,8 @@ def read_facts(
         if parsed and name in parsed:
             found[name] = parsed[name]
             continue
-        try:
-            data = (root / name).read_bytes()
-        except OSError:
+        data = files.read_regular(root / name)
+        if data is None:
             continue
         found[name] = file_facts(data, packages.get(name, ""))
     return found

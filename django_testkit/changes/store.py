@@ -117,18 +117,17 @@ def map_path(durations_file: Path) -> Path:
 
 def load(path: Path) -> tuple[ChangeMap | None, str]:
     """The map at ``path``, or None and why it cannot be used."""
+    data = files.read_regular(path)
+    if data is None:
+        if files.kind_of(path) == files.MISSING:
+            return None, (
+                f"there is no change map at {path} yet (--record-map records one, and so does "
+                "--cov where coverage uses its C tracer)"
+            )
+        return None, f"the change map {path} is not a regular file that can be read"
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, (
-            f"there is no change map at {path} yet (--record-map records one, and so does "
-            "--cov where coverage uses its C tracer)"
-        )
-    except OSError as exc:
-        return None, f"the change map {path} cannot be read ({exc.strerror})"
-    try:
-        return ChangeMap.from_document(json.loads(text)), ""
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return ChangeMap.from_document(json.loads(data)), ""
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
         return None, f"the change map {path} is not one this version can read"
 
 

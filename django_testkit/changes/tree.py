@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from django_testkit import files
 from django_testkit.changes.facts import sha_of
 
 _GIT = ("git", "-c", "core.quotepath=off")
@@ -84,10 +85,9 @@ def uncommitted(root: Path, commit: str) -> dict[str, str]:
 
 
 def file_sha(path: Path) -> str:
-    try:
-        return sha_of(path.read_bytes())
-    except OSError:
-        return ""
+    """The digest of a regular file's content; "" when there is none (a FIFO is not read)."""
+    data = files.read_regular(path)
+    return "" if data is None else sha_of(data)
 
 
 def module_names(root: Path, files: Iterable[str], import_roots: Iterable[Path]) -> dict[str, str]:

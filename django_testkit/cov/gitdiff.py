@@ -14,6 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from django_testkit import files
 from django_testkit.exceptions import ConfigurationError, TestkitError
 
 #: Refs tried, in order, by ``named_default_base`` to find the branch work started from.
@@ -191,10 +192,13 @@ def named_default_base(cwd: str) -> tuple[str, str] | None:
 
 def _line_count(path: Path) -> int:
     """Number of lines of a text file; 0 for binary, undecodable or unreadable files."""
+    # An untracked FIFO is not read: it would wait for a writer forever.
+    data = files.read_regular(path)
     try:
-        data = path.read_bytes()
+        if data is None:
+            return 0
         data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return 0
     if b"\0" in data:
         return 0

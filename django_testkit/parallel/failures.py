@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django_testkit.files import MISSING, REGULAR, kind_of, write_text
+from django_testkit.files import MISSING, REGULAR, kind_of, read_regular, write_text
 
 FORMAT = 1
 FILE_NAME = "failed.json"
@@ -65,9 +65,10 @@ def load(path: Path | None) -> Failed:
     """What the store says; empty when it is missing or unusable (it is rewritten)."""
     if path is None:
         return Failed()
+    raw = read_regular(path)  # a FIFO there would wait for a writer forever
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(raw) if raw is not None else None
+    except (ValueError, RecursionError):
         return Failed()
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return Failed()

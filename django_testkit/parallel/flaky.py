@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from django_testkit.files import MISSING, REGULAR, kind_of, write_text
+from django_testkit.files import MISSING, REGULAR, kind_of, read_regular, write_text
 from django_testkit.parallel.failures import identify
 
 FLAKY_FILE = "flaky.json"
@@ -115,10 +115,10 @@ def record_flaky(path: Path | None, reruns: list[Rerun]) -> None:
         return
     tests: dict[str, Any] = {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path) or b"null")
         if isinstance(data, dict) and isinstance(data.get("tests"), dict):
             tests = data["tests"]
-    except (OSError, ValueError, RecursionError):
+    except (ValueError, RecursionError):
         pass
     today = time.strftime("%Y-%m-%d")
     for label in flaky:
