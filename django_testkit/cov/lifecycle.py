@@ -34,7 +34,11 @@ def speaks_for_run() -> bool:
     # A session exists only once its module was imported (the relaunch imports it
     # first of all); looking it up here keeps coverage.py out of unmeasured runs.
     sessions = sys.modules.get(_SESSION_MODULE)
-    return sessions is None or sessions.current() is None
+    if sessions is None:
+        return True
+    current = sessions.current()
+    # A session started at interpreter start-up is this very process's.
+    return current is None or current.early
 
 
 class NullCoverage:
@@ -159,6 +163,10 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     )
     check_baseline_before_the_run(config)
     session = sessions.current()
+    if session is not None and session.early:
+        session = sessions.confirm(
+            measure.build_spec(config, files.project_dir(), _settings_file())
+        )
     if session is None:
         spec = measure.build_spec(config, files.project_dir(), _settings_file())
         outer = coveragepy.Coverage.current()
@@ -179,6 +187,11 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
             where = BY_NAME[implied].where(config.origin(implied))
             print(f"Coverage: on, because {where} asks for it (without --cov).")
         print(session.spec.described)
+        if session.early:
+            print(
+                "Coverage: started with the interpreter (django_testkit_startup.pth), so the "
+                "command runs once."
+            )
     if session.note:
         print(session.note, file=sys.stderr)
     return Coverage(session, reports)

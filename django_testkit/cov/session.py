@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import runpy
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -43,6 +44,9 @@ class Session:
         self.finished: coverage.Coverage | None = None
         #: Data files present before the run, when coverage's own patch measures workers.
         self.earlier_files: set[str] | None = None
+        #: Started at interpreter start-up from the command line alone: the runner checks
+        #: it against the measurement the settings ask for (:func:`confirm`).
+        self.early = False
 
     def worker_spec(self) -> CoverageSpec | None:
         """What workers measure with; None when coverage's own patch measures them."""
@@ -117,6 +121,30 @@ def start_here(spec: CoverageSpec) -> Session:
         "`coverage run` around this program to measure them."
     )
     return _session
+
+
+def start_early(spec: CoverageSpec) -> Session:
+    """Measure from interpreter start-up (:mod:`django_testkit.cov.early`)."""
+    global _session
+    spec = _with_fragments(spec)
+    _session = Session(spec, measure.start(spec, "parent"))
+    _session.early = True
+    return _session
+
+
+def confirm(spec: CoverageSpec) -> Session | None:
+    """The early session if it measures as ``spec`` says; else None, with it stopped and
+    its fragments removed (the command is then relaunched under coverage)."""
+    global _session
+    session = _session
+    if session is None or not session.early:
+        return session
+    if dataclasses.replace(session.spec, fragments="") == dataclasses.replace(spec, fragments=""):
+        return session
+    session.cov.stop()
+    shutil.rmtree(session.spec.fragments, ignore_errors=True)
+    _session = None
+    return None
 
 
 def _with_fragments(spec: CoverageSpec) -> CoverageSpec:
