@@ -1,0 +1,78 @@
+"""``django_testkit_startup.pth``: coverage started with the interpreter, so that
+``manage.py test --cov`` runs once; the relaunch when the settings ask for another
+measurement. The hook is in the wheel (tox installs it); an editable install has none."""
+
+from __future__ import annotations
+
+import site
+import sys
+from pathlib import Path
+
+import pytest
+
+from django_testkit.cov.early import settings_from_manage
+from tests.support.projects import EXAMPLE_PROJECT, copy_project, run_tests
+
+EARLY = (
+    "Coverage: started with the interpreter (django_testkit_startup.pth), so the command "
+    "runs once."
+)
+HOOKED = any(
+    Path(folder, "django_testkit_startup.pth").is_file()
+    for folder in [*site.getsitepackages(), site.getusersitepackages()]
+)
+needs_hook = pytest.mark.skipif(not HOOKED, reason="the start-up hook is installed with the wheel")
+
+
+def test_the_settings_module_is_read_from_manage_py(tmp_path: Path) -> None:
+    assert settings_from_manage(EXAMPLE_PROJECT / "manage.py") == "config.settings"
+    script = tmp_path / "manage.py"
+    script.write_text('import os\nos.environ["DJANGO_SETTINGS_MODULE"] = "x"\n')
+    assert settings_from_manage(script) is None
+
+
+def test_the_wheel_carries_the_hook() -> None:
+    """setup.py puts the .pth beside the package; its line calls the hook."""
+    source = Path(__file__).resolve().parents[1] / "django_testkit" / "startup.pth.in"
+    assert source.read_text() == "import django_testkit._startup as _testkit; _testkit.start()\n"
+
+
+@needs_hook
+def test_coverage_starts_with_the_interpreter(tmp_path: Path) -> None:
+    project = copy_project(EXAMPLE_PROJECT, tmp_path / "project")
+    run = run_tests(project, "catalog", "-v", "2", "--cov", "--cov-report=")
+    assert run.returncode == 0, run.describe()
+    assert EARLY in run.stdout
+    off = run_tests(project, "catalog", "-v", "2", "--cov", env={"TESTKIT_NO_STARTUP_HOOK": "1"})
+    assert off.returncode == 0, off.describe()
+    assert EARLY not in off.stdout
+
+
+@needs_hook
+def test_settings_that_ask_for_another_measurement_relaunch(tmp_path: Path) -> None:
+    project = copy_project(EXAMPLE_PROJECT, tmp_path / "project")
+    settings = project / "config" / "settings.py"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\nTESTKIT = {"COV_BRANCH": True}\n',
+        encoding="utf-8",
+    )
+    run = run_tests(project, "catalog.tests.test_utils", "-v", "2", "--cov")
+    assert run.returncode == 0, run.describe()
+    assert EARLY not in run.stdout
+    assert "(lines and branches, core " in run.stdout
+    assert "Branch" in run.stdout  # the table has branch columns
+
+
+def test_the_hook_is_off_for_other_commands() -> None:
+    from django_testkit import _startup
+    from django_testkit.cov import session
+
+    saved = sys.argv
+    try:
+        sys.argv = ["manage.py", "check", "--cov"]
+        _startup.start()
+        sys.argv = ["script.py", "test", "--cov"]
+        _startup.start()
+    finally:
+        sys.argv = saved
+    assert session.current() is None
