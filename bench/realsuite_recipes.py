@@ -198,6 +198,11 @@ def _venv(python: Path, cache: Path, log: Path) -> Path:
     own = json.loads(subprocess.check_output([str(venv_python), "-c", probe], text=True))[0]
     lines = dict.fromkeys(p for p in parent_paths if p not in own)
     (Path(own) / "_bench_parent_packages.pth").write_text("\n".join(lines) + "\n", "utf-8")
+    # What installing the wheel adds (the repository itself comes through PYTHONPATH):
+    # the hook that starts coverage with the interpreter instead of a second start.
+    repo = Path(__file__).resolve().parent.parent
+    hook = (repo / "django_testkit" / "startup.pth.in").read_text(encoding="utf-8")
+    (Path(own) / "django_testkit_startup.pth").write_text(hook, encoding="utf-8")
     return venv_python
 
 

@@ -25,10 +25,15 @@ needs_hook = pytest.mark.skipif(not HOOKED, reason="the start-up hook is install
 
 
 def test_the_settings_module_is_read_from_manage_py(tmp_path: Path) -> None:
-    assert settings_from_manage(EXAMPLE_PROJECT / "manage.py") == "config.settings"
+    example = EXAMPLE_PROJECT / "manage.py"
+    assert settings_from_manage(example, {}) == "config.settings"
+    # setdefault: the environment wins.
+    assert settings_from_manage(example, {"DJANGO_SETTINGS_MODULE": "other"}) == "other"
     script = tmp_path / "manage.py"
-    script.write_text('import os\nos.environ["DJANGO_SETTINGS_MODULE"] = "x"\n')
-    assert settings_from_manage(script) is None
+    script.write_text('import os\nos.environ["DJANGO_SETTINGS_MODULE"] = "forced"\n')
+    assert settings_from_manage(script, {"DJANGO_SETTINGS_MODULE": "other"}) == "forced"
+    script.write_text("import os\nos.environ.update(DJANGO_SETTINGS_MODULE=pick())\n")
+    assert settings_from_manage(script, {}) is None
 
 
 def test_the_wheel_carries_the_hook() -> None:

@@ -27,21 +27,36 @@ from django_testkit.cov import session as sessions
 _SETTINGS = "DJANGO_SETTINGS_MODULE"
 
 
-def settings_from_manage(script: Path) -> str | None:
-    """The settings module ``manage.py`` sets by default (``os.environ.setdefault``)."""
+def settings_from_manage(script: Path, environ: dict[str, str]) -> str | None:
+    """The settings module ``manage.py`` will use: what it assigns to
+    ``os.environ["DJANGO_SETTINGS_MODULE"]``, else the environment's, else its
+    ``os.environ.setdefault`` default; None when it does something else."""
     data = files.read_regular(script)
     if data is None:
         return None
+    default = None
     for node in ast.walk(ast.parse(data)):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Subscript)
+            and _constant(node.targets[0].slice) == _SETTINGS
+            and isinstance(_constant(node.value), str)
+        ):
+            return str(_constant(node.value))
         if (
             isinstance(node, ast.Call)
             and getattr(node.func, "attr", "") == "setdefault"
             and len(node.args) == 2
-            and all(isinstance(arg, ast.Constant) for arg in node.args)
-            and getattr(node.args[0], "value", None) == _SETTINGS
+            and _constant(node.args[0]) == _SETTINGS
+            and isinstance(_constant(node.args[1]), str)
         ):
-            return str(getattr(node.args[1], "value", "")) or None
-    return None
+            default = str(_constant(node.args[1]))
+    return environ.get(_SETTINGS) or default
+
+
+def _constant(node: ast.AST) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
 
 
 def _settings_file(project: Path, module: str) -> str | None:
@@ -62,7 +77,7 @@ def begin(argv: list[str]) -> None:
         return
     script = Path(argv[0]).resolve()
     project = script.parent
-    module = os.environ.get(_SETTINGS) or settings_from_manage(script)
+    module = settings_from_manage(script, dict(os.environ))
     settings_file = _settings_file(project, module) if module else None
     if settings_file is None:
         return
