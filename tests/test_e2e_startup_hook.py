@@ -37,9 +37,25 @@ def test_the_settings_module_is_read_from_manage_py(tmp_path: Path) -> None:
 
 
 def test_the_wheel_carries_the_hook() -> None:
-    """setup.py puts the .pth beside the package; its line calls the hook."""
+    """setup.py puts the .pth beside the package; its one line imports the hook only for
+    ``manage.py test`` (other processes of the environment import nothing)."""
     source = Path(__file__).resolve().parents[1] / "django_testkit" / "startup.pth.in"
-    assert source.read_text() == "import django_testkit._startup as _testkit; _testkit.start()\n"
+    (line,) = source.read_text().splitlines()
+    assert line.startswith("import sys; ")
+    for argv, imported in [
+        (["manage.py", "test", "--cov"], True),
+        (["/srv/shop/manage.py", "test"], True),
+        (["manage.py", "check"], False),
+        (["-c"], False),
+        ([""], False),
+    ]:
+        calls: list[str] = []
+        fake_sys = type("FakeSys", (), {"argv": argv})
+        code = line.removeprefix("import sys; ").replace(
+            "import django_testkit._startup as t; t.start()", "calls.append(1)"
+        )
+        exec(code, {"sys": fake_sys, "calls": calls})
+        assert bool(calls) is imported, argv
 
 
 @needs_hook
