@@ -5,7 +5,8 @@ Every suite (``realsuite_recipes.RECIPES``) is set up from its pinned PyPI sdist
 the cache directory and run through one ``manage.py`` by both runners with the same
 labels. Per suite: the outcomes of Django's and ours (serial, and ours ``--parallel 2``)
 from ``-v 2`` runs must agree test by test; then five commands are timed interleaved
-(Django and ours serial, Django and ours ``--parallel 2``, ours serial ``--cov``). ``-v 2``
+(Django and ours serial, Django and ours ``--parallel 2``, ours serial ``--cov``, and the
+same ``--cov`` relaunched without the start-up hook). ``-v 2``
 adds a CPU and phase accounting of one run of ours ``--parallel 2``, ``-v 3`` a cProfile
 of its parent process. Run from the repository root: ``python bench/real_suites.py``.
 """
@@ -51,6 +52,7 @@ RATIOS = (
     ("ours-serial", "django-serial", "ours/Django serial"),
     ("ours-par2", "django-par2", "ours/Django --parallel 2"),
     ("ours-cov", "ours-serial", "ours --cov/ours"),
+    ("ours-cov-relaunch", "ours-serial", "ours --cov, relaunched/ours"),
 )
 
 SHAPE_PROBE = """
@@ -174,9 +176,19 @@ def timed_commands(suite: Prepared, cache: Path, status: int, tests: int) -> lis
         "ours-par2": manage(suite, OURS, "--parallel", "2", *durations),
         "ours-cov": manage(suite, OURS, *cov),
     }
+    # The same --cov without the start-up hook: the command starts again under coverage.
+    argvs["ours-cov-relaunch"] = argvs["ours-cov"]
+    extra_env = {"ours-cov-relaunch": {"TESTKIT_NO_STARTUP_HOOK": "1"}}
     expect = (f"Ran {tests} test",)
     return [
-        Command(name, argv, suite.project, env, expect_returncode=status, expect_output=expect)
+        Command(
+            name,
+            argv,
+            suite.project,
+            {**env, **extra_env.get(name, {})},
+            expect_returncode=status,
+            expect_output=expect,
+        )
         for name, argv in argvs.items()
     ]
 
