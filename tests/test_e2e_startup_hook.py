@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from django_testkit.cov.early import settings_from_manage
-from tests.support.projects import EXAMPLE_PROJECT, copy_project, run_tests
+from tests.support.projects import (
+    DISCOVER,
+    EXAMPLE_PROJECT,
+    copy_project,
+    coverage_leftovers,
+    run_manage,
+    run_tests,
+)
 
 EARLY = (
     "Coverage: started with the interpreter (django_testkit_startup.pth), so the command "
@@ -80,6 +87,18 @@ def test_settings_that_ask_for_another_measurement_relaunch(tmp_path: Path) -> N
     assert EARLY not in run.stdout
     assert "(lines and branches, core " in run.stdout
     assert "Branch" in run.stdout  # the table has branch columns
+
+
+@needs_hook
+def test_a_command_that_never_reaches_the_runner_leaves_nothing(tmp_path: Path) -> None:
+    project = copy_project(EXAMPLE_PROJECT, tmp_path / "project")
+    helped = run_manage(project, "test", "--cov", "--help")
+    assert helped.returncode == 0, helped.describe()
+    refused = run_tests(project, "--cov", runner=DISCOVER)  # Django's runner: no --cov
+    assert refused.returncode == 2, refused.describe()
+    assert "unrecognized arguments: --cov" in refused.stderr
+    assert coverage_leftovers(project) == []
+    assert not (project / ".coverage").exists()
 
 
 def test_the_hook_is_off_for_other_commands() -> None:

@@ -13,6 +13,7 @@ workers' data is combined into it.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import runpy
@@ -47,6 +48,8 @@ class Session:
         #: Started at interpreter start-up from the command line alone: the runner checks
         #: it against the measurement the settings ask for (:func:`confirm`).
         self.early = False
+        #: The runner took the early session over (it finishes and cleans it up).
+        self.claimed = False
 
     def worker_spec(self) -> CoverageSpec | None:
         """What workers measure with; None when coverage's own patch measures them."""
@@ -129,7 +132,16 @@ def start_early(spec: CoverageSpec) -> Session:
     spec = _with_fragments(spec)
     _session = Session(spec, measure.start(spec, "parent"))
     _session.early = True
+    # A command that never reaches the runner (--help, a usage error, another
+    # TEST_RUNNER) leaves no fragments directory behind.
+    atexit.register(_unclaimed, _session)
     return _session
+
+
+def _unclaimed(session: Session) -> None:
+    if session.early and not session.claimed:
+        session.cov.stop()
+        shutil.rmtree(session.spec.fragments, ignore_errors=True)
 
 
 def confirm(spec: CoverageSpec) -> Session | None:
@@ -140,6 +152,7 @@ def confirm(spec: CoverageSpec) -> Session | None:
     if session is None or not session.early:
         return session
     if dataclasses.replace(session.spec, fragments="") == dataclasses.replace(spec, fragments=""):
+        session.claimed = True
         return session
     session.cov.stop()
     shutil.rmtree(session.spec.fragments, ignore_errors=True)
