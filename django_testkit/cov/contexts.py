@@ -30,24 +30,24 @@ class ClassContexts:
         self.current = ""
         self.label = ""
 
-    def _switch(self, label: str) -> None:
+    def switch(self, label: str) -> None:
         if label != self.label:
             self.cov.switch_context(label)
             self.label = label
 
     def enter(self, key: str) -> None:
         """Class ``key`` is about to start (its ``setUpClass`` comes next)."""
-        self._switch(class_context(self.current, key))
+        self.switch(class_context(self.current, key))
         self.current = key
 
     def started(self, key: str) -> None:
         """A test of class ``key`` starts."""
         self.current = key
-        self._switch(class_context(key))
+        self.switch(class_context(key))
 
     def ended(self) -> None:
         self.current = ""
-        self._switch("")
+        self.switch("")
 
 
 class _ClassSuite(unittest.TestSuite):
@@ -77,22 +77,23 @@ def with_contexts(
     """``base`` (a unittest result class) naming each test (``tests``) and each test class
     (``classes``) as coverage's context."""
 
+    # Through the class contexts when there are some, so that they know the label shown.
+    switch = cov.switch_context if classes is None else classes.switch
+
     class ContextResult(base):  # type: ignore[misc]
         def startTest(self, test: Any) -> None:
-            if classes is not None:
-                classes.started(key_of(test))
             if tests:
-                cov.switch_context(test.id())
+                if classes is not None:
+                    classes.current = key_of(test)
+                switch(test.id())
+            elif classes is not None:
+                classes.started(key_of(test))
             super().startTest(test)
 
         def stopTest(self, test: Any) -> None:
             super().stopTest(test)
             if tests:
-                if classes is not None:
-                    classes.label = ""
-                    classes.started(key_of(test))
-                else:
-                    cov.switch_context("")
+                switch("" if classes is None else class_context(key_of(test)))
 
     ContextResult.__name__ = ContextResult.__qualname__ = base.__name__
     return ContextResult

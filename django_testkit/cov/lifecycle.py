@@ -163,12 +163,11 @@ def coverage_for(config: TestkitConfig, verbosity: int) -> NullCoverage | Covera
     )
     check_baseline_before_the_run(config)
     session = sessions.current()
-    if session is not None and session.early:
-        session = sessions.confirm(
-            measure.build_spec(config, files.project_dir(), _settings_file())
-        )
-    if session is None:
+    if session is None or session.early:
         spec = measure.build_spec(config, files.project_dir(), _settings_file())
+        # An early session is kept only if it measures as the settings now say.
+        session = sessions.confirm(spec) if session is not None else None
+    if session is None:
         outer = coveragepy.Coverage.current()
         if outer is not None:
             _check_data_file(str(outer.get_option("run:data_file")))

@@ -140,8 +140,13 @@ def start_early(spec: CoverageSpec) -> Session:
 
 def _unclaimed(session: Session) -> None:
     if session.early and not session.claimed:
-        session.cov.stop()
-        shutil.rmtree(session.spec.fragments, ignore_errors=True)
+        _drop(session)
+
+
+def _drop(session: Session) -> None:
+    """Stop an early measurement and remove its fragments directory."""
+    session.cov.stop()
+    shutil.rmtree(session.spec.fragments, ignore_errors=True)
 
 
 def confirm(spec: CoverageSpec) -> Session | None:
@@ -154,8 +159,7 @@ def confirm(spec: CoverageSpec) -> Session | None:
     if dataclasses.replace(session.spec, fragments="") == dataclasses.replace(spec, fragments=""):
         session.claimed = True
         return session
-    session.cov.stop()
-    shutil.rmtree(session.spec.fragments, ignore_errors=True)
+    _drop(session)
     _session = None
     return None
 
