@@ -101,9 +101,6 @@ class TestkitRunner(DiscoverRunner):
             from django_testkit.parallel.changed import check_base
 
             check_base(self.config.changed)
-        #: No labels, tags or -k narrowed the suite (a --changed run can still cover
-        #: every change, and move the change map's state).
-        self.unfiltered = False
         self.coverage = coverage_for(self.config, self.verbosity)
         self.coverage_status = EXIT_OK
         self.mirror_sharing = MirrorSharing({})
@@ -138,7 +135,7 @@ class TestkitRunner(DiscoverRunner):
         self.whole_suite = not labels and not (
             self.tags or self.exclude_tags or self.test_name_patterns
         )
-        self.whole_selection = self.unfiltered = self.whole_suite
+        self.whole_selection = self.whole_suite
         selects = self.config.last_failed or self.config.failed_first
         if self.shard is not None or selects or self.config.changed is not None:
             from django_testkit.parallel.selection import selecting

@@ -107,7 +107,7 @@ def update(
         old.files = {
             name: record
             for name, record in old.files.items()
-            if name in facts or name in seen or _kept(name, state)
+            if name in seen or _kept(name, state)
         }
     old.imports = dict(imports)
     return old

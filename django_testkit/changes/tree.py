@@ -120,18 +120,3 @@ def packages(by_module: Mapping[str, str]) -> dict[str, str]:
         path: module if path.endswith("__init__.py") else module.rpartition(".")[0]
         for module, path in by_module.items()
     }
-
-
-def closure(
-    start: str, imports: Mapping[str, Iterable[str]], by_module: Mapping[str, str]
-) -> set[str]:
-    """Every project file ``start`` imports, directly or through others (itself included)."""
-    seen = {start}
-    todo = [start]
-    while todo:
-        for module in imports.get(todo.pop(), ()):
-            path = by_module.get(module)
-            if path is not None and path not in seen:
-                seen.add(path)
-                todo.append(path)
-    return seen

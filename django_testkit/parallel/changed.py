@@ -8,6 +8,7 @@ A measured run records the map after its coverage reports (never a shard's part)
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -36,20 +37,15 @@ def configuration() -> str:
     return os.environ.get("DJANGO_SETTINGS_MODULE", "")
 
 
+def _module_file(name: str, root: Path) -> str | None:
+    """The project file (relative to ``root``) of the loaded module ``name``, if any."""
+    path = getattr(sys.modules.get(name), "__file__", None)
+    return record.relative(root, path) if path else None
+
+
 def startup_files(modules: Iterable[str], root: Path) -> set[str]:
     """The project files of the modules ``modules`` names (those loaded before the tests)."""
-    found = set()
-    for name in modules:
-        path = getattr(sys.modules.get(name), "__file__", None)
-        relative = record.relative(root, path) if path else None
-        if relative is not None:
-            found.add(relative)
-    return found
-
-
-def _file_of(test: Any, root: Path) -> str:
-    path = getattr(sys.modules.get(type(test).__module__), "__file__", None)
-    return (record.relative(root, path) or "") if path else ""
+    return {found for name in modules if (found := _module_file(name, root)) is not None}
 
 
 def _import_roots(root: Path) -> list[Path]:
@@ -64,17 +60,19 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _ignored(name: str, runner: Any, root: Path) -> bool:
-    outputs = [map_file(runner.config).parent]
-    outputs += [
-        Path(value)
-        for value in (runner.config.junit_xml, runner.config.timeline, runner.config.artifacts)
-        if value
+def _outputs(config: Any, root: Path) -> list[str]:
+    """What the run writes (the stores' folder, its reports), relative to ``root``."""
+    written = [map_file(config).parent]
+    written += [
+        Path(value) for value in (config.junit_xml, config.timeline, config.artifacts) if value
     ]
-    for output in outputs:
-        relative = record.relative(root, str(files.project_dir() / output))
-        if relative and (name == relative or name.startswith(relative.rstrip("/") + "/")):
-            return True
+    relative = (record.relative(root, str(files.project_dir() / path)) for path in written)
+    return [name for name in relative if name]
+
+
+def _ignored(name: str, outputs: list[str]) -> bool:
+    if any(name == output or name.startswith(output.rstrip("/") + "/") for output in outputs):
+        return True
     base = name.rsplit("/", 1)[-1]
     return (
         base.startswith(".coverage")
@@ -98,9 +96,11 @@ def _changed_files(runner: Any, change_map: store.ChangeMap, root: Path) -> tupl
     if ref:
         changed |= tree.changed_since(root, check_base(ref) or ref)
         since = ref
-    return {name for name in changed if not _ignored(name, runner, root)}, since
+    outputs = _outputs(runner.config, root)
+    return {name for name in changed if not _ignored(name, outputs)}, since
 
 
+@functools.cache
 def check_base(ref: str) -> str | None:
     """The commit ``--changed REF`` names (None outside git); one line when it names none."""
     root = tree.repository_root(files.project_dir())
@@ -142,13 +142,12 @@ def decide(runner: Any, tests: list[Any]) -> tuple[select.Decision, str]:
         return select.Decision(whole=f"git could not tell what changed ({exc})"), ""
     scanned = project.scan(root, _import_roots(root), change_map.imports)
     facts = record.read_facts(root, changed, scanned.packages, scanned.parsed)
-    settings_module = sys.modules.get(configuration())
     situation = select.Situation(
         project=scanned,
         changed={name: facts.get(name) for name in changed},
-        classes={key_of(test): _file_of(test, root) for test in tests},
+        classes={key_of(test): _module_file(type(test).__module__, root) or "" for test in tests},
         startup=startup_files(runner.startup_modules, root),
-        settings=startup_files([configuration()], root) if settings_module else (),
+        settings=startup_files([configuration()], root),
     )
     decision = select.decide(change_map, situation)
     return decision, f"{len(changed):,} file{'s' if len(changed) != 1 else ''} since {since}"
@@ -185,8 +184,9 @@ def record_map(runner: Any, result: Any, complete: bool) -> None:
     if not runner.coverage.records_map or runner.shard is not None or not runner.measured:
         return
     config = runner.config
+    filtered = runner.labels or runner.tags or runner.exclude_tags or runner.test_name_patterns
     narrowed_by_changed_only = (
-        config.changed is not None and runner.unfiltered and not config.last_failed
+        config.changed is not None and not filtered and not config.last_failed
     )
     complete = complete and (runner.whole_selection or narrowed_by_changed_only)
     root = tree.repository_root(files.project_dir())
@@ -204,9 +204,7 @@ def record_map(runner: Any, result: Any, complete: bool) -> None:
         scanned = project.scan(root, _import_roots(root), old.imports if old else None)
         commit = tree.head_commit(root)
         state = (commit, tree.uncommitted(root, commit))
-        facts = record.read_facts(
-            root, set(seen) | set(state[1]), scanned.packages, scanned.parsed
-        )
+        facts = record.read_facts(root, seen, scanned.packages, scanned.parsed)
         run = record.Recorded(
             frozenset(ran - bad), bad, complete and bool(commit), configuration()
         )
