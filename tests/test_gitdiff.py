@@ -13,10 +13,10 @@ from django_testkit.cov.gitdiff import (
     changed_lines,
     named_default_base,
     parse_unified_diff,
-    repo_root,
     unquote_path,
 )
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.git import top_level as repo_root
 
 MODIFIED = """\
 diff --git a/shop/cart.py b/shop/cart.py

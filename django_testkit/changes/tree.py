@@ -7,14 +7,11 @@ git ignores are not the project's (a virtual environment, coverage data).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from django_testkit import files
+from django_testkit import files, git
 from django_testkit.changes.facts import sha_of
-
-_GIT = ("git", "-c", "core.quotepath=off")
 
 
 class GitError(Exception):
@@ -22,42 +19,25 @@ class GitError(Exception):
 
 
 def _git(root: str | os.PathLike[str], *args: str) -> str:
-    environ = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(
-            [*_GIT, *args], cwd=root, capture_output=True, env=environ, check=False
-        )
-    except OSError as exc:
-        raise GitError(f"git did not start: {exc}") from exc
+    """What git printed; ``GitError`` when it did not start or failed."""
+    done = git.run(*args, cwd=root)
+    if done is None:
+        raise GitError("git did not start")
     if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        reason = git.decode(done.stderr).strip().splitlines()
         raise GitError(reason[-1] if reason else f"git {args[0]} failed")
-    return done.stdout.decode(errors="surrogateescape")
+    return git.decode(done.stdout)
 
 
 def repository_root(start: str | os.PathLike[str]) -> Path | None:
     """The top directory of the git repository holding ``start``; None outside one."""
-    try:
-        return Path(_git(start, "rev-parse", "--show-toplevel").strip())
-    except GitError:
-        return None
+    top = git.top_level(start)
+    return Path(top) if top else None
 
 
 def head_commit(root: Path) -> str:
     """HEAD's commit; "" in a repository without commits."""
-    try:
-        return _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip()
-    except GitError:
-        return ""
-
-
-def commit_of(root: Path, ref: str) -> str | None:
-    if not ref or ref.startswith("-"):
-        return None
-    try:
-        return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip() or None
-    except GitError:
-        return None
+    return git.commit_of("HEAD", root) or ""
 
 
 def _names(text: str) -> list[str]:

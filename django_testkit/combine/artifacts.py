@@ -56,9 +56,9 @@ def _versions() -> dict[str, str]:
 
 
 def _checkout(cwd: str) -> str:
-    from django_testkit.cov.gitdiff import repo_root
+    from django_testkit.git import top_level
 
-    return repo_root(cwd) or str(files.project_dir())
+    return top_level(cwd) or str(files.project_dir())
 
 
 def _coverage(runner: Any, folder: Path) -> dict[str, Any]:

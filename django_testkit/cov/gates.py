@@ -19,6 +19,7 @@ from django_testkit.cov import gitdiff, reports, thresholds
 from django_testkit.cov.thresholds import Shortfall
 from django_testkit.cov.verdict import Findings, decide
 from django_testkit.exceptions import ConfigurationError, TestkitError
+from django_testkit.git import top_level
 from django_testkit.options import Source
 
 
@@ -45,7 +46,7 @@ def _diff(config: Any, report: dict[str, Any], precision: int) -> list[str | Sho
                 "were not checked."
             ]
         base, label = named[1], f"{named[0]} (merge base {named[1][:10]})"
-    root = gitdiff.repo_root(cwd)
+    root = top_level(cwd)
     changed = gitdiff.changed_lines(base, cwd)
     keys = {os.path.realpath(key): key for key in report.get("files", {})}
 

@@ -9,13 +9,12 @@ override user configuration which would change the diff's format.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 from django_testkit import files
 from django_testkit.exceptions import ConfigurationError, TestkitError
+from django_testkit.git import commit_of, decode, output, run, top_level
 
 #: Refs tried, in order, by ``named_default_base`` to find the branch work started from.
 BASE_CANDIDATES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
@@ -34,8 +33,6 @@ _ESCAPES = {
 }
 _OCTAL = re.compile(r"[0-3][0-7]{2}")
 
-# Every command quotes unusual paths the same way, whatever core.quotePath says.
-_GIT = ("git", "-c", "core.quotepath=true")
 # Each option pins a part of the output that user configuration could change:
 # prefixes (diff.noprefix, diff.mnemonicPrefix), paths relative to the root
 # (diff.relative), and the real content instead of external drivers or textconv.
@@ -51,10 +48,6 @@ _DIFF = (
     "-U0",
     "-M",
 )
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
 
 
 def unquote_path(text: str) -> str:
@@ -81,7 +74,7 @@ def unquote_path(text: str) -> str:
                 body[index + 1], body[index : index + 2].encode("utf-8", "surrogateescape")
             )
             index += 2
-    return _decode(bytes(data))
+    return decode(bytes(data))
 
 
 def _new_path(header: str) -> str | None:
@@ -143,36 +136,6 @@ def parse_unified_diff(text: str) -> dict[str, set[int]]:
     return changed
 
 
-def _git(*args: str, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[bytes] | None:
-    """Run git; None when git is not installed or ``cwd`` does not exist."""
-    # Reading commands must not take the index lock that a concurrent git needs.
-    environ = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        return subprocess.run(
-            [*_GIT, *args], cwd=cwd, capture_output=True, text=False, env=environ, check=False
-        )
-    except OSError:
-        return None
-
-
-def _output(result: subprocess.CompletedProcess[bytes] | None) -> str | None:
-    if result is None or result.returncode != 0:
-        return None
-    return _decode(result.stdout).removesuffix("\n")
-
-
-def repo_root(cwd: str) -> str | None:
-    """The top directory of the git repository containing ``cwd``; None outside one."""
-    return _output(_git("rev-parse", "--show-toplevel", cwd=cwd)) or None
-
-
-def _commit(ref: str, cwd: str) -> str | None:
-    # A name starting with "-" would be read as an option, never as a revision.
-    if not ref or ref.startswith("-"):
-        return None
-    return _output(_git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=cwd))
-
-
 def named_default_base(cwd: str) -> tuple[str, str] | None:
     """The merge base of HEAD with the first of ``BASE_CANDIDATES`` that exists, and that
     candidate's name: (name, commit).
@@ -181,10 +144,10 @@ def named_default_base(cwd: str) -> tuple[str, str] | None:
     changed. None when no candidate exists or none shares history with HEAD.
     """
     for candidate in BASE_CANDIDATES:
-        commit = _commit(candidate, cwd)
+        commit = commit_of(candidate, cwd)
         if commit is None:
             continue
-        base = _output(_git("merge-base", "HEAD", commit, cwd=cwd))
+        base = output(run("merge-base", "HEAD", commit, cwd=cwd))
         if base:
             return candidate, base
     return None
@@ -208,13 +171,13 @@ def _line_count(path: Path) -> int:
 
 def resolve_base(base: str, cwd: str) -> tuple[str, str]:
     """The repository root and the commit ``base`` names; ``ConfigurationError`` if none."""
-    root = repo_root(cwd)
+    root = top_level(cwd)
     if root is None:
         raise ConfigurationError(
             f"--diff-base {base!r} needs a git repository, but {cwd} is not in one (or git is "
             "not installed); run the tests in a git checkout or leave out --diff-base."
         )
-    commit = _commit(base, root)
+    commit = commit_of(base, root)
     if commit is None:
         raise ConfigurationError(
             f"--diff-base {base!r} is not a commit in the git repository at {root}; use a "
@@ -231,16 +194,16 @@ def changed_lines(base: str, cwd: str) -> dict[str, set[int]]:
     ``cwd`` is not in a git repository or ``base`` is not a commit.
     """
     root, commit = resolve_base(base, cwd)
-    diff = _git(*_DIFF, commit, "--", cwd=root)
+    diff = run(*_DIFF, commit, "--", cwd=root)
     if diff is None or diff.returncode != 0:
-        reason = _decode(diff.stderr).strip().splitlines() if diff else ["git did not start"]
+        reason = decode(diff.stderr).strip().splitlines() if diff else ["git did not start"]
         raise TestkitError(
             f"git diff against {base!r} failed in {root}: {reason[0] if reason else 'no message'}."
         )
-    changed = parse_unified_diff(_decode(diff.stdout))
-    untracked = _git("ls-files", "--others", "--exclude-standard", "-z", cwd=root)
+    changed = parse_unified_diff(decode(diff.stdout))
+    untracked = run("ls-files", "--others", "--exclude-standard", "-z", cwd=root)
     if untracked is not None and untracked.returncode == 0:
-        for name in _decode(untracked.stdout).split("\0"):
+        for name in decode(untracked.stdout).split("\0"):
             count = _line_count(Path(root, name)) if name else 0
             if count:
                 changed.setdefault(name, set()).update(range(1, count + 1))

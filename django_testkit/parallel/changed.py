@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from django_testkit import files
+from django_testkit import files, git
 from django_testkit.changes import project, record, select, store, tree
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.keys import key_of
@@ -106,7 +106,7 @@ def check_base(ref: str) -> str | None:
     root = tree.repository_root(files.project_dir())
     if root is None or not ref:
         return None
-    commit = tree.commit_of(root, ref)
+    commit = git.commit_of(ref, root)
     if commit is None:
         label = os.path.exists(ref) or importlib.util.find_spec(ref.split(".")[0]) is not None
         hint = (
