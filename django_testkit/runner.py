@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import sys
 import time
-import unittest
 from argparse import ArgumentParser
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,6 @@ from django_testkit.databases.facts import plan_from_connections
 from django_testkit.databases.mirrors import (
     MirrorSharing,
     include_mirror_primaries,
-    with_mirror_sharing,
 )
 from django_testkit.databases.plan import DatabasePlan
 from django_testkit.databases.setup import (
@@ -222,36 +220,11 @@ class TestkitRunner(DiscoverRunner):
         if self.reruns is not None:
             # unittest's summary counts the flaky tests too.
             kwargs["stream"] = self.reruns.stream(kwargs.get("stream") or sys.stderr)
-        base: type = (
-            kwargs.get("resultclass")
-            or getattr(self.test_runner, "resultclass", None)
-            or unittest.TextTestResult
-        )
-        if self.config.junit_xml or self.config.artifacts:
-            from django_testkit import files, junit
+        from django_testkit.parallel.resultclass import result_class
 
-            self.junit = junit.Recorder(files.project_dir())
-            base = junit.with_junit(base, self.junit)
-        if self.parallel > 1:
-            from django_testkit.parallel.replay import with_replay
-
-            # Workers run the tests (and share mirrors); this process replays them, or
-            # runs them itself when there is a single class (coverage contexts then).
-            kwargs["resultclass"] = with_replay(self.coverage.result_class(base))
-        else:
-            from django_testkit.parallel.classclock import ClassClock, with_class_clock
-
-            # A run without workers records class durations too, for the next split.
-            self.clock = ClassClock()
-            wrapped = with_class_clock(self.coverage.result_class(base), self.clock)
-            if self.mirror_sharing.mirrors:
-                wrapped = with_mirror_sharing(wrapped, self.mirror_sharing)
-            if self.deadline is not None:
-                from django_testkit.parallel.deadline import with_deadline
-
-                wrapped = with_deadline(wrapped, self.deadline)
-            if wrapped is not base:
-                kwargs["resultclass"] = wrapped
+        wrapped = result_class(self, kwargs.get("resultclass"))
+        if wrapped is not None:
+            kwargs["resultclass"] = wrapped
         return kwargs
 
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
@@ -296,38 +269,10 @@ class TestkitRunner(DiscoverRunner):
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failed: int = super().suite_result(suite, result, **kwargs)
-        incomplete = ""
-        if isinstance(suite, PoolSuite):
-            from django_testkit.parallel.context import report_pool
+        from django_testkit.combine.afterrun import after_suite
 
-            failed += report_pool(self, suite)
-            incomplete = suite.incomplete_coverage()
-            self.measured = dict(suite.measured)
-        elif self.clock is not None and not result.shouldStop:
-            from django_testkit.parallel.durations import record_durations
-
-            self.measured = self.clock.finish()
-            present = set(self.clock.keys) if self.whole_suite else None
-            if self.shard is None:
-                record_durations(self, None, self.measured, present)
-        complete = not result.shouldStop and not (
-            isinstance(suite, PoolSuite) and (suite.interrupted or suite.not_run)
-        )
-        from django_testkit.parallel.selection import remember_failures
-
-        remember_failures(self, result, self.failed_before, self.selected, complete)
-        with self.phase("coverage and reports"):
-            self.coverage_status = self.coverage.report(self, failed, incomplete)
-            if self.coverage.records_map:
-                from django_testkit.parallel.changed import record_map
-
-                record_map(self, result, complete and not incomplete)
-        if self.junit is not None or self.config.timeline:
-            from django_testkit.combine.afterrun import leave_results
-
-            # 1 when the artifacts could not be written: a CI's combine would miss them.
-            failed += leave_results(self, suite, result, failed, incomplete)
-        return failed
+        # Stores, coverage reports and thresholds, the change map, JUnit, artifacts.
+        return after_suite(self, suite, result, failed)
 
     def plan_databases(self, needed: Any) -> DatabasePlan:
         """Plan the run's test databases from the configured connections."""
