@@ -6,7 +6,9 @@ the cache directory and run through one ``manage.py`` by both runners with the s
 labels. Per suite: the outcomes of Django's and ours (serial, and ours ``--parallel 2``)
 from ``-v 2`` runs must agree test by test; then five commands are timed interleaved
 (Django and ours serial, Django and ours ``--parallel 2``, ours serial ``--cov``, and the
-same ``--cov`` relaunched without the start-up hook). ``-v 2``
+same ``--cov`` relaunched without the start-up hook), and the ``--parallel 2`` runs are
+set against a true lower bound made of ours serial's class times (``realsuite_bound``).
+``-v 2``
 adds a CPU and phase accounting of one run of ours ``--parallel 2``, ``-v 3`` a cProfile
 of its parent process. Run from the repository root: ``python bench/real_suites.py``.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from realsuite_accounting import account, profile_total, top_own
+from realsuite_bound import Samples
 from realsuite_outcomes import compare, parse_outcomes, ran_count, summary
 from realsuite_recipes import RECIPES, Prepared, prepare
 from timing import (
@@ -165,13 +168,17 @@ def order_dependent(
     }
 
 
-def timed_commands(suite: Prepared, cache: Path, status: int, tests: int) -> list[Command]:
+def timed_commands(
+    suite: Prepared, cache: Path, status: int, tests: int, bound_samples: Samples
+) -> list[Command]:
     env = suite.env(REPO_ROOT)
     durations = ("--durations-file", str(durations_file(suite, cache)))
+    # Ours serial records its class times apart, for the --parallel 2 lower bound.
+    serial_store = ("--durations-file", str(bound_samples.store))
     cov = ("--cov", suite.recipe.cov_source, "--cov-report", "term")
     argvs = {
         "django-serial": manage(suite, DJANGO),
-        "ours-serial": manage(suite, OURS),
+        "ours-serial": manage(suite, OURS, *serial_store),
         "django-par2": manage(suite, DJANGO, "--parallel", "2"),
         "ours-par2": manage(suite, OURS, "--parallel", "2", *durations),
         "ours-cov": manage(suite, OURS, *cov),
@@ -188,6 +195,7 @@ def timed_commands(suite: Prepared, cache: Path, status: int, tests: int) -> lis
             {**env, **extra_env.get(name, {})},
             expect_returncode=status,
             expect_output=expect,
+            verify=bound_samples if name == "ours-serial" else None,
         )
         for name, argv in argvs.items()
     ]
@@ -213,8 +221,9 @@ def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[
     else:
         print("  outcomes match: django serial = ours serial = ours --parallel 2")
     config = config_from_args(args)
+    bound_samples = Samples(cache / "durations" / f"{recipe.name}-serial.json")
     results = run_benchmark(
-        timed_commands(suite, cache, status, tests),
+        timed_commands(suite, cache, status, tests, bound_samples),
         config,
         progress=lambda message: print(f"  {message}", flush=True),
     )
@@ -230,6 +239,7 @@ def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[
             f"{cpu if cpu is None else f'{cpu:.3f}'})"
         )
     data = results_as_data(results, "django-serial", config)
+    data["bound"] = parallel_bound(bound_samples, by_name)
     data.update(
         suite=recipe.name, package=recipe.pin, shape=shape, exit_status=status,
         mismatches=mismatches, ratios=suite_ratios, labels=list(recipe.labels),
@@ -237,6 +247,27 @@ def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[
     if args.verbosity >= 2:
         accounting(suite, args, cache, data)
     return data
+
+
+def parallel_bound(bound_samples: Samples, by_name: dict[str, Any]) -> dict[str, float]:
+    """Print and return the --parallel 2 runs against a true lower bound."""
+    bound = bound_samples.bound()
+    django, ours = by_name["django-par2"].median, by_name["ours-par2"].median
+    print(
+        f"  lower bound for --parallel 2 (ours-serial's class times and fixed cost, minimum "
+        f"over its {len(bound_samples.fixed)} runs): fixed {bound.fixed:.3f}s + max(longest "
+        f"class {bound.longest:.3f}s, total {bound.total:.3f}s / 2) = {bound.seconds:.3f}s"
+    )
+    print(
+        f"  django --parallel 2 / bound {django / bound.seconds:.3f}; ours --parallel 2 / bound "
+        f"{ours / bound.seconds:.3f} (goal <= 1.05); the bound is {bound.seconds / django:.3f} "
+        "of Django's run (ours <= 0.9 x Django is due where that is <= 0.9)"
+    )
+    return {
+        "fixed": bound.fixed, "longest": bound.longest, "total": bound.total,
+        "seconds": bound.seconds, "django_par2": django / bound.seconds,
+        "ours_par2": ours / bound.seconds,
+    }  # fmt: skip
 
 
 def accounting(
