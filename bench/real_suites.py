@@ -252,21 +252,31 @@ def bench_suite(suite: Prepared, args: argparse.Namespace, cache: Path) -> dict[
 def parallel_bound(bound_samples: Samples, by_name: dict[str, Any]) -> dict[str, float]:
     """Print and return the --parallel 2 runs against a true lower bound."""
     bound = bound_samples.bound()
-    django, ours = by_name["django-par2"].median, by_name["ours-par2"].median
+    django, ours = by_name["django-par2"], by_name["ours-par2"]
     print(
         f"  lower bound for --parallel 2 (ours-serial's class times and fixed cost, minimum "
         f"over its {len(bound_samples.fixed)} runs): fixed {bound.fixed:.3f}s + max(longest "
         f"class {bound.longest:.3f}s, total {bound.total:.3f}s / 2) = {bound.seconds:.3f}s"
     )
+    # The bound is made of minima: the fastest parallel run is its like; the median adds
+    # the machine's noise.
+    ratios = {
+        name: f"{result.minimum / bound.seconds:.3f} ({result.median / bound.seconds:.3f})"
+        for name, result in (("django", django), ("ours", ours))
+    }
     print(
-        f"  django --parallel 2 / bound {django / bound.seconds:.3f}; ours --parallel 2 / bound "
-        f"{ours / bound.seconds:.3f} (goal <= 1.05); the bound is {bound.seconds / django:.3f} "
-        "of Django's run (ours <= 0.9 x Django is due where that is <= 0.9)"
+        f"  --parallel 2 / bound, fastest run (median): django {ratios['django']}, ours "
+        f"{ratios['ours']}, goal ours <= 1.05; the bound is "
+        f"{bound.seconds / django.minimum:.3f} of Django's fastest run (ours <= 0.9 x Django "
+        "is due where that is <= 0.9)"
     )
     return {
         "fixed": bound.fixed, "longest": bound.longest, "total": bound.total,
-        "seconds": bound.seconds, "django_par2": django / bound.seconds,
-        "ours_par2": ours / bound.seconds,
+        "seconds": bound.seconds,
+        "django_par2_min": django.minimum / bound.seconds,
+        "ours_par2_min": ours.minimum / bound.seconds,
+        "django_par2_median": django.median / bound.seconds,
+        "ours_par2_median": ours.median / bound.seconds,
     }  # fmt: skip
 
 
