@@ -48,7 +48,6 @@ pytest-xdist.
 from __future__ import annotations
 
 import argparse
-import heapq
 import importlib.metadata
 import importlib.util
 import json
@@ -56,11 +55,12 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bounds import LowerBound
 from project_templates import APP_LABEL
 from projectgen import (
     DEFAULT_RUNNER,
@@ -295,44 +295,6 @@ def read_unit_times(path: Path, expected_units: int) -> tuple[dict[str, float] |
     if len(units) != expected_units:
         return None, f"{path} lists {len(units)} units, expected {expected_units} classes"
     return {str(name): float(seconds) for name, seconds in units.items()}, ""
-
-
-def in_order_makespan(times: Sequence[float], workers: int) -> float:
-    """Test time when units go, in the given order, to whichever worker is free first."""
-    free_at = [0.0] * workers
-    for seconds in times:
-        heapq.heappush(free_at, heapq.heappop(free_at) + seconds)
-    return max(free_at)
-
-
-@dataclass(frozen=True)
-class LowerBound:
-    """``max(longest unit, total / workers) + fixed``: no schedule of these units beats it."""
-
-    units: Mapping[str, float]
-    fixed: float
-    workers: int = WORKERS
-
-    @property
-    def longest(self) -> float:
-        return max(self.units.values())
-
-    @property
-    def total(self) -> float:
-        return sum(self.units.values())
-
-    @property
-    def test_time(self) -> float:
-        return max(self.longest, self.total / self.workers)
-
-    @property
-    def seconds(self) -> float:
-        return self.test_time + self.fixed
-
-    @property
-    def discovery_order(self) -> float:
-        """Test time of dispatching the units in discovery (= sorted label) order."""
-        return in_order_makespan([self.units[name] for name in sorted(self.units)], self.workers)
 
     def as_data(self) -> dict[str, Any]:
         return {

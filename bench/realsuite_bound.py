@@ -18,26 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bounds import LowerBound
 from timing import Captured
-
-
-@dataclass(frozen=True)
-class Bound:
-    units: dict[str, float]
-    fixed: float
-    workers: int = 2
-
-    @property
-    def longest(self) -> float:
-        return max(self.units.values())
-
-    @property
-    def total(self) -> float:
-        return sum(self.units.values())
-
-    @property
-    def seconds(self) -> float:
-        return self.fixed + max(self.longest, self.total / self.workers)
 
 
 @dataclass
@@ -62,5 +44,5 @@ class Samples:
             self.units[key] = min(seconds, self.units.get(key, seconds))
         return []
 
-    def bound(self) -> Bound:
-        return Bound(dict(self.units), max(0.0, min(self.fixed)))
+    def bound(self) -> LowerBound:
+        return LowerBound(dict(self.units), max(0.0, min(self.fixed)))
