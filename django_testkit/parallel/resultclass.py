@@ -9,7 +9,11 @@ from typing import Any
 
 
 def result_class(runner: Any, configured: type | None) -> type | None:
-    """The result class for ``runner``'s run; None when Django's choice needs no wrapping."""
+    """The result class for ``runner``'s run; None when Django's choice needs no wrapping.
+
+    Also sets what the wrappers record into: ``runner.junit`` (under ``--junit-xml`` or
+    ``--artifacts``) and, without workers, ``runner.clock``.
+    """
     base: type = (
         configured or getattr(runner.test_runner, "resultclass", None) or unittest.TextTestResult
     )
