@@ -13,12 +13,12 @@ import argparse
 import difflib
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Any
 
 from django_testkit import _compat
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.options import Declaration, Source, TestkitConfig
+from django_testkit.records import fields, record
 
 __all__ = ["OPTIONS", "Option", "TestkitConfig", "add_arguments", "load_config"]
 
@@ -26,7 +26,7 @@ __all__ = ["OPTIONS", "Option", "TestkitConfig", "add_arguments", "load_config"]
 INTERNAL_VARIABLES = frozenset({"TESTKIT_COVERAGE_SPEC"})
 
 
-@dataclass(frozen=True)
+@record
 class Option(Declaration):
     """One option of the table: a :class:`TestkitConfig` field and how it is declared."""
 

@@ -16,9 +16,9 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass
 
 from django_testkit import _compat
+from django_testkit.records import record
 
 #: How long a child process that was told to stop (or whose deadline passed) gets to
 #: end by itself before it is killed: a retired worker, a worker past ``--timeout``
@@ -27,7 +27,7 @@ from django_testkit import _compat
 KILL_GRACE = 10.0
 
 
-@dataclass(frozen=True)
+@record
 class Snapshot:
     """The non-daemon threads and the child processes alive at one moment."""
 
@@ -84,7 +84,7 @@ def _command(pid: int) -> str:
     return " ".join(parts) or "?"
 
 
-@dataclass(frozen=True)
+@record
 class Leftovers:
     """Threads and child processes that appeared since a snapshot and still run."""
 

@@ -13,10 +13,10 @@ here plus the code that uses it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django_testkit.records import field, record
 from django_testkit.specs import (
     DEFAULT_DURATIONS,
     REPORT_TYPES,
@@ -63,7 +63,7 @@ class Source(StrEnum):
     COMMAND_LINE = "command line"
 
 
-@dataclass(frozen=True)
+@record
 class Flag:
     """An option's ``--flag`` on ``manage.py test``: argparse group, help and details."""
 
@@ -90,7 +90,7 @@ class Flag:
         return details
 
 
-@dataclass(frozen=True)
+@record
 class Declaration:
     """How an option is parsed, read from the environment and given on the command line."""
 
@@ -135,7 +135,7 @@ _RUN = "django-testkit: selecting tests and reporting"
 _SWITCH = "store_true"
 
 
-@dataclass(frozen=True)
+@record
 class TestkitConfig:
     """The options of one run, and where each value came from (see :meth:`origin`)."""
 
@@ -350,7 +350,7 @@ class TestkitConfig:
     )
     #: Minimum percentage per glob or app label.
     # option() gives a dict default a default_factory, as field() would.
-    cov_fail_under_paths: dict[str, float] = option(  # noqa: RUF009
+    cov_fail_under_paths: dict[str, float] = option(
         {}, parse_rules, from_environment=rules_from_environment
     )
     diff_base: str = option(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import PurePath
 
 from django_testkit.exceptions import ConfigurationError
@@ -24,6 +23,7 @@ from django_testkit.files import (
     destination_problem,
     kind_of,
 )
+from django_testkit.records import record
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -48,7 +48,7 @@ SKIP_COVERED = "skip-covered"
 _RULES_EXAMPLE = '{"shop/payments/*": 100, "billing": 90}'
 
 
-@dataclass(frozen=True)
+@record
 class ReportSpec:
     """One report to write: its type, its destination ("" for the terminal)."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from django_testkit import records
 from django_testkit.config import OPTIONS, Option, add_arguments, command_line, load_config
 from django_testkit.options import SCHEDULES, Source, TestkitConfig
 from django_testkit.parallel.scheduling import strategy_for
@@ -31,7 +32,7 @@ def test_every_flagged_option_is_on_the_command_line_once() -> None:
     strings = [s for action in _parser()._actions for s in action.option_strings]
     flagged = [item.option_string for item in OPTIONS if item.flag is not None]
     assert sorted(strings) == sorted(["-h", "--help", *flagged])
-    assert len(OPTIONS) == len(TestkitConfig.__dataclass_fields__) - 1  # all but origins
+    assert len(OPTIONS) == len(records.fields(TestkitConfig)) - 1  # all but origins
 
 
 def test_the_table_defaults_are_the_config_defaults() -> None:

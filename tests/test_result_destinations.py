@@ -7,7 +7,6 @@ coverage measurement of a tiny module; no Django project, no database.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import io
 import json
@@ -20,6 +19,7 @@ from typing import Any
 import coverage
 import pytest
 
+from django_testkit import records
 from django_testkit.config import TestkitConfig, load_config, unknown_variables
 from django_testkit.cov import gates, reports
 from django_testkit.exceptions import EXIT_OK, EXIT_TESTS_FAILED, ConfigurationError
@@ -205,7 +205,7 @@ def test_an_html_report_through_a_symlink_keeps_the_link(
 
 def _run(cov: coverage.Coverage, specs: tuple[ReportSpec, ...], **config: Any) -> Any:
     runner = SimpleNamespace(
-        config=dataclasses.replace(TestkitConfig(), **config),
+        config=records.replace(TestkitConfig(), **config),
         whole_suite=True,
     )
     coverage_on = SimpleNamespace(session=SimpleNamespace(finish=lambda: cov), reports=specs)

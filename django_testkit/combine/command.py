@@ -13,14 +13,13 @@ threshold was missed, else 0.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django_testkit import files
+from django_testkit import files, records
 from django_testkit.combine import manifest as manifests
 from django_testkit.combine import merging
 from django_testkit.combine.manifest import CombineError, Manifest
@@ -82,7 +81,7 @@ def _config(first: Manifest, args: argparse.Namespace) -> Any:
     if args.cov_fail_under is not None:
         changes["cov_fail_under"] = parse_optional_minimum(args.cov_fail_under, "--cov-fail-under")
         origins["cov_fail_under"] = Source.COMMAND_LINE
-    return dataclasses.replace(config, **changes, origins=origins)
+    return records.replace(config, **changes, origins=origins)
 
 
 def _here(found: Sequence[tuple[Manifest, Path]]) -> str:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from django_testkit import records
 from django_testkit.exceptions import TestkitError
 from django_testkit.options import Source, TestkitConfig
 from django_testkit.specs import ReportSpec, parse_report
@@ -110,7 +111,7 @@ def _report_text(spec: ReportSpec) -> str:
 def config_document(config: TestkitConfig) -> tuple[dict[str, Any], dict[str, str]]:
     """The options a manifest records (as JSON values), and where each came from."""
     values: dict[str, Any] = {}
-    for item in fields(TestkitConfig):
+    for item in records.fields(TestkitConfig):
         if item.name == "origins" or item.name in PER_JOB:
             continue
         value = getattr(config, item.name)

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
@@ -45,6 +44,7 @@ from django_testkit.databases.state import (
     scratch_connection,
     write_state,
 )
+from django_testkit.records import record
 
 __all__ = [
     "STATE_TABLE",
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class BuildOptions:
     """How to build one alias's test database, and what its existing one says."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 
 from django_testkit.databases.build import BuildOptions, is_server, scratch_connection
 from django_testkit.databases.names import sqlite_path
+from django_testkit.records import replace
 
 
 def ask_before_building(

@@ -12,9 +12,9 @@ import os
 import re
 import socket
 import time
-from dataclasses import dataclass
 
 from django_testkit.exceptions import TestkitError
+from django_testkit.records import record
 
 #: A run that finds a lock taken waits this long for the holder to say who it is.
 HOLDER_WAIT_SECONDS = 2.0
@@ -28,7 +28,7 @@ class DatabaseInUseError(TestkitError):
     """Another test run holds the lock of a test database this run needs."""
 
 
-@dataclass(frozen=True)
+@record
 class Holder:
     """Who holds a lock: the run's process id, host name and start time."""
 

@@ -21,12 +21,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.leftovers import KILL_GRACE
+from django_testkit.records import record
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -96,7 +96,7 @@ def run_in_process(jobs: Mapping[str, Job], order: Iterable[str], on_event: OnEv
             raise JobFailed(name, summary, traceback.format_exc()) from exc
 
 
-@dataclass
+@record(frozen=False)
 class _Child:
     name: str
     process: Any

@@ -37,7 +37,6 @@ import fcntl
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.db import connections
@@ -50,6 +49,7 @@ from django_testkit.databases.holders import (
     in_use_message,
 )
 from django_testkit.databases.serverlocks import server_lock
+from django_testkit.records import field, record
 
 __all__ = ["DatabaseInUseError", "RunLocks", "lock_test_databases"]
 
@@ -58,7 +58,7 @@ class _Lock(Protocol):
     def release(self) -> None: ...
 
 
-@dataclass
+@record(frozen=False)
 class RunLocks:
     """The locks a run holds; :meth:`release` gives them all back (once, in its process)."""
 

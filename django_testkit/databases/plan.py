@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
 from typing import Any
@@ -27,6 +26,7 @@ from django_testkit.databases.order import (
     unused_cycle_warnings,
 )
 from django_testkit.exceptions import ConfigurationError
+from django_testkit.records import field, record
 
 #: PostgreSQL cuts identifiers at 63 bytes (MySQL at 64); clones add "_N".
 MAX_SERVER_NAME_LENGTH = 60
@@ -43,7 +43,7 @@ LEGACY_TEST_KEYS = {
 Settings = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@record
 class BackendFacts:
     """What Django's backend says about one alias, so that the planner reads no ENGINE."""
 
@@ -53,7 +53,7 @@ class BackendFacts:
     test_name: str | None
 
 
-@dataclass(frozen=True)
+@record
 class DatabasePlan:
     """What to set up for one run.
 

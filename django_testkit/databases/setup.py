@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -39,6 +38,7 @@ from django_testkit.databases.locks import RunLocks, lock_test_databases
 from django_testkit.databases.plan import DatabasePlan
 from django_testkit.databases.stale import destroy_left_clones
 from django_testkit.exceptions import TestkitError
+from django_testkit.records import field, record
 
 #: A dropped connection can take a moment to leave the server's session list.
 DESTROY_ATTEMPTS = 10
@@ -48,7 +48,7 @@ class DatabaseSetupError(TestkitError):
     """Creating a test database failed; what was created has been destroyed."""
 
 
-@dataclass(frozen=True)
+@record
 class SetupOptions:
     verbosity: int = 1
     interactive: bool = False
@@ -67,7 +67,7 @@ class SetupOptions:
     start_method: str = "fork"
 
 
-@dataclass
+@record(frozen=False)
 class _Created:
     alias: str
     old_name: Any
@@ -77,7 +77,7 @@ class _Created:
     clones_kept: bool = False
 
 
-@dataclass
+@record(frozen=False)
 class TestDatabases:
     """What :func:`setup_test_databases` did, for :func:`teardown_test_databases`.
 

@@ -13,18 +13,19 @@ The row is always the last thing a build writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
 
+from django_testkit.records import record
+
 #: The table that holds a kept test database's state row.
 STATE_TABLE = "django_testkit_state"
 
 
-@dataclass(frozen=True)
+@record
 class StoredState:
     """What a kept test database's state row says."""
 
