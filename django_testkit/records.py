@@ -1,15 +1,15 @@
 """Record classes for the modules every run imports, built without generating code.
 
 ``@dataclass`` compiles three to six functions per class when its module is
-imported; for the seventeen classes a serial run imports that was about 60 % of
+imported; for the classes a serial run imports that was about 60 % of
 ``import django_testkit.runner``. :func:`record` gives the same declarations
 (annotated fields, defaults, :func:`field` with ``default_factory`` and
-``metadata``, inheritance, frozen by default) with one shared ``__init__``,
-``__repr__``, ``__eq__`` and ``__hash__`` instead. Type checkers read it as a
-dataclass (``dataclass_transform``). :func:`fields` and :func:`replace` stand in
-for their :mod:`dataclasses` namesakes, which refuse a record (``TypeError``)
-even where a type checker lets them through. Modules imported only by some runs
-use :mod:`dataclasses` itself.
+``metadata``, inheritance, ``kw_only``, ``__post_init__``, frozen by default)
+with one shared ``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` instead.
+Type checkers read it as a dataclass (``dataclass_transform``). :func:`fields`
+and :func:`replace` stand in for their :mod:`dataclasses` namesakes, which
+refuse a record (``TypeError``) even where a type checker lets them through.
+Modules that only some runs import use :mod:`dataclasses` itself.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 class Field:
     """One field of a record: its name, default or default factory, and metadata."""
 
-    __slots__ = ("default", "default_factory", "metadata", "name", "repr")
+    __slots__ = ("default", "default_factory", "kw_only", "metadata", "name", "repr")
 
     def __init__(
         self,
@@ -43,6 +43,7 @@ class Field:
         self.default_factory = default_factory
         self.metadata = _EMPTY if metadata is None else MappingProxyType(dict(metadata))
         self.repr = repr
+        self.kw_only = False
 
     def __repr__(self) -> str:
         return f"Field(name={self.name!r}, default={self.default!r})"
@@ -70,15 +71,19 @@ def field(
 @overload
 def record(cls: type[T], /) -> type[T]: ...
 @overload
-def record(*, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
+def record(*, frozen: bool = True, kw_only: bool = False) -> Callable[[type[T]], type[T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
-def record(cls: type[T] | None = None, /, *, frozen: bool = True) -> Any:
-    """Make ``cls`` a record: ``@record`` (frozen) or ``@record(frozen=False)``."""
+def record(cls: type[T] | None = None, /, *, frozen: bool = True, kw_only: bool = False) -> Any:
+    """Make ``cls`` a record: ``@record`` (frozen), ``@record(frozen=False, kw_only=True)``.
+
+    ``kw_only``: the class's own fields are keyword arguments only. A ``__post_init__``
+    method is called at the end of ``__init__``.
+    """
     if cls is None:
-        return lambda cls: _build(cls, frozen)
-    return _build(cls, frozen)
+        return lambda cls: _build(cls, frozen, kw_only)
+    return _build(cls, frozen, kw_only)
 
 
 def fields(item: Any) -> tuple[Field, ...]:
@@ -94,26 +99,32 @@ def replace(item: T, /, **changes: Any) -> T:
     return type(item)(**values)
 
 
-def _build(cls: type[T], frozen: bool) -> type[T]:
+def _build(cls: type[T], frozen: bool, kw_only: bool) -> type[T]:
+    if getattr(cls, "__record_frozen__", frozen) != frozen:
+        made = "frozen" if frozen else "mutable"
+        raise TypeError(f"{cls.__qualname__}: a {made} record cannot extend a record that is not")
     merged = {spec.name: spec for spec in getattr(cls, "__record_fields__", ())}
     for name, annotation in inspect.get_annotations(cls).items():
         if "ClassVar" in str(annotation):
             continue
         declared = cls.__dict__.get(name, MISSING)
         spec = declared if isinstance(declared, Field) else Field(default=declared)
-        spec.name = name
+        spec.name, spec.kw_only = name, kw_only
         if spec.default is not MISSING:
             setattr(cls, name, spec.default)
         elif isinstance(declared, Field):
             delattr(cls, name)
         merged[name] = spec
     specs = tuple(merged.values())
-    required = [spec.name for spec in specs if not _has_default(spec)]
-    if required and specs.index(merged[required[-1]]) >= len(required):
+    positional = tuple(spec for spec in specs if not spec.kw_only)
+    required = [spec.name for spec in positional if not _has_default(spec)]
+    if required and [spec.name for spec in positional].index(required[-1]) >= len(required):
         raise TypeError(
             f"{cls.__qualname__}: field {required[-1]!r} has no default but follows one that has"
         )
     setattr(cls, "__record_fields__", specs)  # noqa: B010
+    setattr(cls, "__record_positional__", positional)  # noqa: B010
+    setattr(cls, "__record_frozen__", frozen)  # noqa: B010
     methods: dict[str, Any] = {"__init__": _init, "__repr__": _repr, "__eq__": _eq}
     if frozen:
         methods.update(__setattr__=_frozen, __delattr__=_frozen, __hash__=_hash)
@@ -130,26 +141,24 @@ def _has_default(spec: Field) -> bool:
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    specs: tuple[Field, ...] = self.__record_fields__
     owner = type(self).__qualname__
-    if len(args) > len(specs):
-        raise TypeError(f"{owner}() takes {len(specs)} positional arguments, {len(args)} given")
-    given = 0
-    for index, spec in enumerate(specs):
-        if index < len(args):
-            if spec.name in kwargs:
-                raise TypeError(f"{owner}() got multiple values for argument {spec.name!r}")
-            value = args[index]
-        elif spec.name in kwargs:
-            value = kwargs[spec.name]
-            given += 1
-        else:
-            value = spec.value(owner)
-        object.__setattr__(self, spec.name, value)
-    if given != len(kwargs):
-        names = {spec.name for spec in specs}
-        unknown = sorted(name for name in kwargs if name not in names)
-        raise TypeError(f"{owner}() got an unexpected keyword argument {unknown[0]!r}")
+    positional: tuple[Field, ...] = self.__record_positional__
+    if len(args) > len(positional):
+        raise TypeError(
+            f"{owner}() takes {len(positional)} positional arguments, {len(args)} given"
+        )
+    values = dict(zip((spec.name for spec in positional), args, strict=False))
+    for name, value in kwargs.items():
+        if name in values:
+            raise TypeError(f"{owner}() got multiple values for argument {name!r}")
+        values[name] = value
+    for spec in self.__record_fields__:
+        value = values.pop(spec.name, MISSING)
+        object.__setattr__(self, spec.name, spec.value(owner) if value is MISSING else value)
+    if values:
+        raise TypeError(f"{owner}() got an unexpected keyword argument {min(values)!r}")
+    if hasattr(self, "__post_init__"):
+        self.__post_init__()
 
 
 def _values(self: Any) -> tuple[Any, ...]:

@@ -116,3 +116,55 @@ def test_records_pickle_and_copy() -> None:
     assert copy.deepcopy(point) == point
     assert copy.copy(point) == point
     assert pickle.loads(pickle.dumps(Counter(2))) == Counter(2)
+
+
+@record(frozen=False)
+class Base:
+    a: int = 0
+
+
+@record(frozen=False, kw_only=True)
+class Handle(Base):
+    slot: int
+    ready: bool = False
+
+
+@record
+class Checked:
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ValueError(f"count {self.count} is negative")
+
+
+def test_keyword_only_fields_follow_the_base_and_refuse_positions() -> None:
+    handle = Handle(slot=2)
+    assert (handle.a, handle.slot, handle.ready) == (0, 2, False)
+    assert Handle(1, slot=3).a == 1
+    with pytest.raises(TypeError, match="takes 1 positional arguments, 2 given"):
+        Handle(1, 3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing required argument: 'slot'"):
+        Handle()  # type: ignore[call-arg]
+    handle.ready = True
+    assert handle == Handle(slot=2, ready=True)
+
+
+def test_post_init_runs_after_the_fields_are_set() -> None:
+    assert Checked(1).count == 1
+    with pytest.raises(ValueError, match="count -1 is negative"):
+        Checked(-1)
+
+
+def test_frozen_and_mutable_records_do_not_extend_each_other() -> None:
+    with pytest.raises(TypeError, match="a frozen record cannot extend a record that is not"):
+
+        @record
+        class Frozen(Base):  # type: ignore[misc]
+            b: int = 0
+
+    with pytest.raises(TypeError, match="a mutable record cannot extend a record that is not"):
+
+        @record(frozen=False)
+        class Mutable(Point):  # type: ignore[misc]
+            b: int = 0

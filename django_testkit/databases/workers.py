@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,12 +27,13 @@ from django.db import connections
 
 from django_testkit import _compat
 from django_testkit.databases import mirrors
+from django_testkit.records import field, record
 
 #: In-memory SQLite databases a worker loaded; kept open so they live as long as it does.
 _memory_keepers: list[sqlite3.Connection] = []
 
 
-@dataclass(frozen=True)
+@record
 class WorkerDatabases:
     """What a worker needs to use its own copies of the run's test databases."""
 

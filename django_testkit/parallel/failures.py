@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django_testkit import records
 from django_testkit.files import MISSING, REGULAR, kind_of, read_regular, write_text
 
 FORMAT = 1
@@ -26,12 +26,12 @@ FILE_NAME = "failed.json"
 _FIXTURE = re.compile(r"^\w+ \((?P<name>[\w.]+)\)$")
 
 
-@dataclass
+@records.record(frozen=False)
 class Failed:
     """Test ids, and class or module names whose every test counts as failed."""
 
-    tests: set[str] = field(default_factory=set)
-    groups: set[str] = field(default_factory=set)
+    tests: set[str] = records.field(default_factory=set)
+    groups: set[str] = records.field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.tests or self.groups)

@@ -9,7 +9,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -22,6 +21,7 @@ from django_testkit.parallel.deadline import TestTimedOut
 from django_testkit.parallel.ledger import Assignment
 from django_testkit.parallel.protocol import FromWorker, RunUnit, Stop
 from django_testkit.parallel.worker import WorkerSetup
+from django_testkit.records import record
 
 
 class WorkerCrashed(Exception):
@@ -58,7 +58,7 @@ def death_report(
     return WorkerCrashed(f"{where} died while running it: {describe_exit(code)}."), f"{where} died"
 
 
-@dataclass(kw_only=True)
+@record(frozen=False, kw_only=True)
 class WorkerHandle(Assignment):
     """One worker process, its end of the pipe, and what it is doing (see :class:`Assignment`).
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django_testkit.parallel.poolspec import NotRun
 from django_testkit.parallel.protocol import AddSkip, StartTest, StopTest, TestEvent
 from django_testkit.parallel.scheduling import Unit, remaining_seconds
+from django_testkit.records import field, record
 
 INTERRUPTED = "the run was interrupted"
 #: How much slower than estimated units run in this run: recorded ones, then guessed ones.
 Paces = tuple[float, float]
 
 
-@dataclass
+@record(frozen=False)
 class Assignment:
     """What one worker is doing: its unit, the test running inside it, what has started."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_testkit.exceptions import TestkitError
 from django_testkit.parallel.scheduling import Strategy
+from django_testkit.records import field, record
 
 if TYPE_CHECKING:
     from django_testkit.cov.measure import CoverageSpec
@@ -21,7 +21,7 @@ class PoolError(TestkitError):
     """The pool cannot go on (a worker cannot even start): one line, exit status 1."""
 
 
-@dataclass
+@record(frozen=False)
 class PoolContext:
     """What the runner gives the pool once the databases are set up."""
 
@@ -46,7 +46,7 @@ class PoolContext:
     first: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@record
 class Span:
     """One unit as a worker ran it (``time.monotonic()``), for the run's timeline."""
 
@@ -59,7 +59,7 @@ class Span:
     died: bool = False
 
 
-@dataclass
+@record(frozen=False)
 class NotRun:
     """A test the run did not run, and why (listed after the summary)."""
 
@@ -67,7 +67,7 @@ class NotRun:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class Schedule:
     """How long the schedule was expected to take, and how long the run took."""
 

@@ -17,18 +17,18 @@ import heapq
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from django_testkit.exceptions import ConfigurationError
 from django_testkit.options import SCHEDULES
+from django_testkit.records import record
 
 #: Seconds per test assumed when no unit has a recorded duration. Only the
 #: ratio between units matters for ordering; the absolute value feeds ETAs.
 DEFAULT_SECONDS_PER_TEST = 0.01
 
 
-@dataclass(frozen=True)
+@record
 class Unit:
     """The tests of one TestCase class, as the scheduler sees them.
 

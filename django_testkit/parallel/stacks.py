@@ -18,14 +18,15 @@ import sysconfig
 import threading
 import unittest
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
+
+from django_testkit.records import record
 
 _THREAD = re.compile(r"^(Current thread|Thread) 0x[0-9a-f]+ .*:$")
 _FRAME = re.compile(r'^  File "(?P<path>[^"]*)", line \d+ in .*$')
 
 
-@dataclass(frozen=True)
+@record
 class Frames:
     """Where code lives, by path prefix: the runner's machinery and the standard library."""
 
@@ -69,7 +70,7 @@ def this_interpreter() -> Frames:
     return Frames(machinery, stdlib)
 
 
-@dataclass
+@record(frozen=False)
 class _Thread:
     header: str
     lines: list[str]

@@ -21,7 +21,6 @@ import threading
 import time
 import unittest
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -40,6 +39,7 @@ from django_testkit.parallel.protocol import (
     UnitDone,
 )
 from django_testkit.parallel.results import EventResult
+from django_testkit.records import field, record
 
 #: How often a worker checks that its parent is still alive.
 PARENT_CHECK_SECONDS = 0.5
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from django_testkit.cov.measure import CoverageSpec
 
 
-@dataclass(frozen=True)
+@record
 class WorkerSetup:
     """Everything a worker needs; picklable for ``spawn`` and ``forkserver``."""
 
