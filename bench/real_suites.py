@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from realsuite_accounting import account, profile_total, top_own
+from realsuite_accounting import Accounting, account, profile_total, side_by_side, top_own
 from realsuite_bound import Samples
 from realsuite_outcomes import compare, parse_outcomes, ran_count, summary
 from realsuite_recipes import RECIPES, Prepared, prepare
@@ -280,17 +280,33 @@ def parallel_bound(bound_samples: Samples, by_name: dict[str, Any]) -> dict[str,
     }  # fmt: skip
 
 
+#: Runs of each runner in the side-by-side accounting (-v 2), alternating.
+ACCOUNTING_ROUNDS = 3
+
+
 def accounting(
     suite: Prepared, args: argparse.Namespace, cache: Path, data: dict[str, Any]
 ) -> None:
-    extra = ("-v", "2", "--timing", "--parallel", "2",
-             "--durations-file", str(durations_file(suite, cache)))  # fmt: skip
-    argv = manage(suite, OURS, *extra)
-    print("\n  accounting of one run of ours --parallel 2 (-v 2 --timing):")
-    result = account(argv, suite.project, suite.env(REPO_ROOT), args.timeout)
-    for line in result.lines():
+    extra = ("-v", "2", "--timing", "--parallel", "2")
+    argvs = {
+        "django": manage(suite, DJANGO, *extra),
+        "ours": manage(suite, OURS, *extra, "--durations-file", str(durations_file(suite, cache))),
+    }
+    print(
+        f"\n  accounting of --parallel 2 (-v 2 --timing), median of {ACCOUNTING_ROUNDS} runs "
+        "of each, alternating:"
+    )
+    runs: dict[str, list[Accounting]] = {name: [] for name in argvs}
+    for round_number in range(ACCOUNTING_ROUNDS):
+        order = list(argvs) if round_number % 2 == 0 else list(reversed(argvs))
+        for name in order:
+            runs[name].append(
+                account(argvs[name], suite.project, suite.env(REPO_ROOT), args.timeout)
+            )
+    for line in side_by_side(runs):
         print(f"  {line}")
-    data["accounting"] = result.as_data()
+    data["accounting"] = {name: [run.as_data() for run in done] for name, done in runs.items()}
+    argv = argvs["ours"]
     profiles = cache / "profiles" / suite.recipe.name
     shutil.rmtree(profiles, ignore_errors=True)
     profiled = [argv[0], str(REPO_ROOT / "bench" / "profile_run.py"), str(profiles), *argv[1:]]

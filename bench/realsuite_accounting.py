@@ -18,6 +18,7 @@ import os
 import pstats
 import re
 import resource
+import statistics
 import subprocess
 import threading
 import time
@@ -25,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 from realsuite_outcomes import HEADER, STATUS
 
@@ -157,6 +159,38 @@ def account(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: flo
         cpu_workers=reaped[0],
         phases=_phases(stamped, wall),
     )
+
+
+def side_by_side(runs: Mapping[str, Sequence[Accounting]]) -> list[str]:
+    """Medians of each runner's CPU per process kind and wall per phase, one column each."""
+    names = list(runs)
+    rows: dict[str, list[float | None]] = {}
+
+    def put(label: str, values: Sequence[float | None]) -> None:
+        rows[label] = list(values)
+
+    def median_of(name: str, pick: Any) -> float | None:
+        values = [value for value in (pick(run) for run in runs[name]) if value is not None]
+        return statistics.median(values) if values else None
+
+    put("wall", [median_of(name, lambda run: run.wall) for name in names])
+    put("CPU, parent", [median_of(name, lambda run: run.cpu_parent) for name in names])
+    put("CPU, workers", [median_of(name, lambda run: run.cpu_workers) for name in names])
+    phases = dict.fromkeys(phase for done in runs.values() for run in done for phase in run.phases)
+    for phase in phases:
+        put(phase, [median_of(name, lambda run, p=phase: run.phases.get(p)) for name in names])
+    header = f"{'':<34}" + "".join(f"{name:>10}" for name in names)
+    if len(names) == 2:
+        header += f"{'difference':>12}"
+    lines = [header]
+    for label, values in rows.items():
+        cells = "".join(
+            f"{value:>9.3f}s" if value is not None else f"{'-':>10}" for value in values
+        )
+        if len(values) == 2 and None not in values:
+            cells += f"{values[1] - values[0]:>+11.3f}s"  # type: ignore[operator]
+        lines.append(f"{label:<34}{cells}")
+    return lines
 
 
 def top_own(profile: Path, count: int = 12) -> str:
