@@ -19,6 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+#: The parent's profile. A forked worker inherits it running: from Python 3.12 cProfile
+#: is a sys.monitoring tool, and a second one cannot start until it is turned off.
+_PARENT: list[cProfile.Profile] = []
+
 
 def _profiled_workers(out: Path) -> None:
     from django_testkit import leftovers
@@ -36,6 +40,8 @@ def _profiled_workers(out: Path) -> None:
             end(status)
 
         leftovers.exit_now = exit_now
+        for inherited in _PARENT:
+            inherited.disable()
         profile.enable()
         run_worker(setup, slot, *args, **kwargs)
 
@@ -49,6 +55,7 @@ def run(out: Path, script: str, args: list[str]) -> None:
     _profiled_workers(out)
     sys.argv = [script, *args]
     profile = cProfile.Profile()
+    _PARENT.append(profile)
     try:
         profile.runcall(runpy.run_path, script, run_name="__main__")
     finally:
