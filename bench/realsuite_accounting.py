@@ -49,14 +49,6 @@ class Accounting:
     def cpu_parent(self) -> float:
         return self.cpu_total - self.cpu_workers
 
-    def lines(self) -> list[str]:
-        out = [
-            f"CPU user+sys: parent {self.cpu_parent:.2f}s, workers {self.cpu_workers:.2f}s, "
-            f"total {self.cpu_total:.2f}s (wall {self.wall:.2f}s, exit {self.returncode})"
-        ]
-        out += [f"  {name:<32} {seconds:7.3f}s" for name, seconds in self.phases.items()]
-        return out
-
     def as_data(self) -> dict[str, object]:
         return {
             "returncode": self.returncode,
@@ -166,19 +158,16 @@ def side_by_side(runs: Mapping[str, Sequence[Accounting]]) -> list[str]:
     names = list(runs)
     rows: dict[str, list[float | None]] = {}
 
-    def put(label: str, values: Sequence[float | None]) -> None:
-        rows[label] = list(values)
-
     def median_of(name: str, pick: Any) -> float | None:
         values = [value for value in (pick(run) for run in runs[name]) if value is not None]
         return statistics.median(values) if values else None
 
-    put("wall", [median_of(name, lambda run: run.wall) for name in names])
-    put("CPU, parent", [median_of(name, lambda run: run.cpu_parent) for name in names])
-    put("CPU, workers", [median_of(name, lambda run: run.cpu_workers) for name in names])
+    rows["wall"] = [median_of(name, lambda run: run.wall) for name in names]
+    rows["CPU, parent"] = [median_of(name, lambda run: run.cpu_parent) for name in names]
+    rows["CPU, workers"] = [median_of(name, lambda run: run.cpu_workers) for name in names]
     phases = dict.fromkeys(phase for done in runs.values() for run in done for phase in run.phases)
     for phase in phases:
-        put(phase, [median_of(name, lambda run, p=phase: run.phases.get(p)) for name in names])
+        rows[phase] = [median_of(name, lambda run, p=phase: run.phases.get(p)) for name in names]
     header = f"{'':<34}" + "".join(f"{name:>10}" for name in names)
     if len(names) == 2:
         header += f"{'difference':>12}"
